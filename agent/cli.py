@@ -19,6 +19,7 @@ app = typer.Typer(
 # Each entry: (module, attribute, name). A module exposes a typer.Typer (a group) or a function (a command).
 _SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("agent.cli_tasks", "app", "tasks", "group"),
+    ("agent.cli_sandbox", "app", "sandbox", "group"),
     ("agent.cli_run", "register", "", "register"),
     ("agent.cli_train", "register", "", "register"),
 ]

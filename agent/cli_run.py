@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from typing import Any
 
 import typer
@@ -49,7 +50,9 @@ def live_view(event: dict) -> None:
         lines = [ln for ln in str(event.get("output") or "").strip().splitlines()
                  if ln.strip() and not ln.startswith("[exit code")]
         last = lines[-1] if lines else ""
-        console.print(f"  [{colour}]← {event.get('name')} exit {code}[/] [dim]{event.get('duration_s', 0):.2f}s "
+        note = {"finished": " (result from before the restart)", "interrupted": " (cut by a restart, not rerun)",
+                "rerun": " (read-only, rerun after a restart)"}.get(event.get("recovered"), "")
+        console.print(f"  [{colour}]← {event.get('name')} exit {code}{note}[/] [dim]{event.get('duration_s', 0):.2f}s "
                       f"{_one_line(last, 80)}[/]")
     elif t == "context_compacted":
         console.print(f"[magenta]context compacted[/]: {event.get('before_tokens')} → {event.get('after_tokens')} "
@@ -67,6 +70,16 @@ def live_view(event: dict) -> None:
         console.print(f"[bold]finished[/]: {_one_line(event.get('stop_reason'), 200)} · status {event.get('status')}")
     elif t == "error":
         console.print(f"[red]error[/] in {event.get('where')}: {_one_line(event.get('error'), 200)}")
+
+
+def _reap_leftover_sandboxes() -> None:
+    """Remove sandbox containers whose owner process on this host is gone (runs killed earlier)."""
+    from agent.sandbox.reaper import reap_orphans
+
+    removed = reap_orphans()
+    if removed:
+        names = ", ".join(c.name for c in removed[:5]) + (" …" if len(removed) > 5 else "")
+        print(f"removed {len(removed)} leftover sandbox container(s) of killed runs: {names}", file=sys.stderr)
 
 
 def _sigterm_as_interrupt() -> None:
@@ -98,6 +111,7 @@ def run(
     from agent.graph.runner import start_run
 
     _sigterm_as_interrupt()
+    _reap_leftover_sandboxes()
     budgets = Budgets(max_turns, budget_tokens, budget_seconds, budget_usd)
 
     def created(rid: str) -> None:
@@ -121,6 +135,7 @@ def resume(
     from agent.graph.runner import resume_run
 
     _sigterm_as_interrupt()
+    _reap_leftover_sandboxes()
     print(f"run id: {run_id}", flush=True)
     store = resume_run(run_id, sink=None if quiet else live_view)
     _print_result(store)

@@ -18,6 +18,7 @@ EVENT_TYPES = frozenset(
     {
         "run_started",
         "model_turn",
+        "tool_started",
         "tool_call",
         "context_compacted",
         "budget_exhausted",

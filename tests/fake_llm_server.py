@@ -13,6 +13,10 @@ thread. Each chat completion request takes the next step of a script (a list of 
                    | "reasoning_details" MiniMax API's reasoning_details list (cumulative text per chunk,
                                          or increments with details_incremental: true)
     tool_calls: [{"name", "arguments": dict or raw str, "id"?}]   one or several (parallel) calls
+    tool_format: "minimax_xml"           send the tool calls as MiniMax-M2 markup inside the content (a server
+                                         without a tool parser) instead of `tool_calls`; finish_reason "stop"
+    markup: str                          raw text appended to the content after the calls' markup (malformed
+                                         blocks); implies tool_format "minimax_xml"
     interleave_tools: bool               stream the parallel calls' argument pieces interleaved
     whole_tool_calls: bool               each call whole in one chunk, all at index 0 (as Ollama does)
     usage: true | false | {"prompt_tokens", "completion_tokens"}   send usage (default: true when asked)
@@ -26,7 +30,8 @@ thread. Each chat completion request takes the next step of a script (a list of 
 
 Helpers below build the common steps. The server records every request and checks that the thinking of
 the turns it emitted comes back, in the same form, when those turns reappear in later requests; with
-`strict_thinking=True` it answers 400 when it does not.
+`strict_thinking=True` it answers 400 when it does not. It also checks that tool-call markup it sent in
+content comes back verbatim, and only once (not a second time as `tool_calls`).
 
 Command line: python -m tests.fake_llm_server --script FILE.json [--port N] [--strict-thinking]
 """
@@ -75,6 +80,38 @@ def tools(*calls: dict, content: str = "", thinking: str | None = None, fmt: str
     return step
 
 
+def xml_tools(*calls: dict, content: str = "", thinking: str | None = None, fmt: str = "think_tags",
+              markup: str | None = None, **extra: Any) -> Step:
+    """A turn whose tool calls come as MiniMax-M2 markup in the content (no tool parser on the server)."""
+    step = tools(*calls, content=content, thinking=thinking, fmt=fmt, **extra)
+    step["tool_format"] = "minimax_xml"
+    if markup is not None:
+        step["markup"] = markup
+    return step
+
+
+def minimax_markup(calls: list[dict]) -> str:
+    """The <minimax:tool_call> block MiniMax-M2 writes for `calls` (strings raw, other values as JSON)."""
+    if not calls:
+        return ""
+    out = ["<minimax:tool_call>"]
+    for tc in calls:
+        out.append(f'<invoke name="{tc["name"]}">')
+        args = tc.get("arguments", {})
+        if isinstance(args, str):               # raw text: placed inside the invoke as is
+            out.append(args)
+        else:
+            for k, v in args.items():
+                out.append(f'<parameter name="{k}">{v if isinstance(v, str) else json.dumps(v)}</parameter>')
+        out.append("</invoke>")
+    out.append("</minimax:tool_call>")
+    return "\n".join(out)
+
+
+def _xml(step: Step) -> bool:
+    return step.get("tool_format") == "minimax_xml" or step.get("markup") is not None
+
+
 def error(status: int, retry_after: float | None = None, message: str | None = None) -> Step:
     """An HTTP error answer (429 with Retry-After, 500, ...)."""
     step: Step = {"status": status, "error": message or f"fake server error {status}"}
@@ -116,6 +153,8 @@ class FakeLLMServer:
         self.emitted: list[dict] = []           # turns sent in full: {"call", "format", "thinking", "content", "tool_ids"}
         self.thinking_problems: list[str] = []  # earlier thinking that came back wrong or not at all
         self.thinking_checked = 0               # earlier turns with thinking found and checked in requests
+        self.markup_problems: list[str] = []    # earlier tool-call markup that came back changed, twice or not at all
+        self.markup_checked = 0                 # earlier turns with markup found and checked in requests
         self._lock = threading.Lock()
         self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -163,6 +202,12 @@ class FakeLLMServer:
         assert self.thinking_checked >= min_checked, (
             f"only {self.thinking_checked} earlier turn(s) with thinking came back (wanted {min_checked})")
 
+    def assert_markup_returned(self, min_checked: int = 1) -> None:
+        """Fail unless earlier tool-call markup came back verbatim, at least `min_checked` times, and never wrong."""
+        assert not self.markup_problems, "markup not returned as given:\n" + "\n".join(self.markup_problems)
+        assert self.markup_checked >= min_checked, (
+            f"only {self.markup_checked} earlier turn(s) with markup came back (wanted {min_checked})")
+
     # -- script ------------------------------------------------------------------------------------
     def next_step(self, body: dict) -> tuple[int, Step | None]:
         """Record a chat request and pick its step (None when the script is exhausted)."""
@@ -187,8 +232,12 @@ class FakeLLMServer:
             if not isinstance(msg, dict) or msg.get("role") != "assistant":
                 continue
             turn = _match_turn(msg, emitted)
+            if turn is not None and turn.get("markup") and not turn["thinking"]:
+                self._check_markup(pos, msg, turn)
             if turn is None or not turn["thinking"]:
                 continue
+            if turn.get("markup"):
+                self._check_markup(pos, msg, turn)
             problem = _thinking_problem(msg, turn)
             with self._lock:
                 self.thinking_checked += 1
@@ -199,12 +248,27 @@ class FakeLLMServer:
                 self.thinking_problems.extend(problems)
         return problems
 
+    def _check_markup(self, pos: int, msg: dict, turn: dict) -> None:
+        content = msg.get("content") if isinstance(msg.get("content"), str) else ""
+        problem = None
+        if turn["markup"] not in content:
+            problem = "the tool-call markup is not in the content as sent"
+        elif msg.get("tool_calls"):
+            problem = "the markup's calls are repeated in tool_calls (the template would render them twice)"
+        with self._lock:
+            self.markup_checked += 1
+            if problem:
+                self.markup_problems.append(f"messages[{pos}] (turn of call {turn['call']}): {problem}")
+
     def record_emitted(self, index: int, step: Step, tool_ids: list[str]) -> None:
-        """Remember a turn sent in full, to check its thinking in later requests."""
+        """Remember a turn sent in full, to check its thinking (and tool-call markup) in later requests."""
+        markup = _markup_text(step)
+        content = step.get("content") or ""
         with self._lock:
             self.emitted.append({"call": index, "format": step.get("thinking_format") or "think_tags",
-                                 "thinking": step.get("thinking") or "", "content": step.get("content") or "",
-                                 "tool_ids": tool_ids})
+                                 "thinking": step.get("thinking") or "",
+                                 "content": _join(content, markup) if markup else content,
+                                 "tool_ids": tool_ids, "markup": markup})
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -278,6 +342,8 @@ def _pieces(s: str, n: int) -> list[str]:
 
 
 def _tool_ids(index: int, step: Step) -> list[str]:
+    if _xml(step):
+        return []
     return [tc.get("id") or f"call_{index}_{i}_{uuid.uuid4().hex[:8]}" for i, tc in enumerate(step.get("tool_calls") or [])]
 
 
@@ -286,8 +352,27 @@ def _args_text(tc: dict) -> str:
     return a if isinstance(a, str) else json.dumps(a)
 
 
+def _markup_text(step: Step) -> str:
+    if not _xml(step):
+        return ""
+    return minimax_markup(step.get("tool_calls") or []) + (step.get("markup") or "")
+
+
+def _join(content: str, markup: str) -> str:
+    return f"{content}\n{markup}" if content and markup else content + markup
+
+
+def _native_calls(step: Step) -> list[dict]:
+    return [] if _xml(step) else list(step.get("tool_calls") or [])
+
+
+def _finish(step: Step) -> str:
+    return step.get("finish_reason") or ("tool_calls" if _native_calls(step) else "stop")
+
+
 def _content_text(step: Step) -> str:
     content, thinking, fmt = step.get("content") or "", step.get("thinking"), step.get("thinking_format")
+    content = _join(content, _markup_text(step))
     if thinking is None or fmt not in (None, "think_tags", "think_tags_open"):
         return content
     if fmt == "think_tags_open":
@@ -302,7 +387,7 @@ def _usage(step: Step, body: dict) -> dict:
     else:
         p = len(json.dumps(body.get("messages", []))) // 4 + 1
         out = _content_text(step) + (step.get("thinking") or "") + "".join(
-            _args_text(tc) for tc in step.get("tool_calls") or [])
+            _args_text(tc) for tc in _native_calls(step))
         c = len(out) // 4 + 1
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
@@ -328,7 +413,7 @@ def sse_events(step: Step, body: dict, model: str, tool_ids: list[str]) -> list[
             events.append(chunk({"reasoning_details": [{"type": "reasoning.text", "id": "reasoning-text-1",
                                                         "format": "MiniMax-response-v1", "index": 0, "text": sent}]}))
     events += [chunk({"content": p}) for p in _pieces(_content_text(step), n)]
-    calls = step.get("tool_calls") or []
+    calls = _native_calls(step)
     if step.get("whole_tool_calls"):           # Ollama style: each call whole in one chunk, all at index 0
         events += [chunk({"tool_calls": [{"index": 0, "id": tool_ids[i], "type": "function",
                                           "function": {"name": tc["name"], "arguments": _args_text(tc)}}]})
@@ -348,8 +433,7 @@ def sse_events(step: Step, body: dict, model: str, tool_ids: list[str]) -> list[
     else:
         for head, parts in zip(heads, bodies, strict=True):
             events += [head, *parts]
-    finish = step.get("finish_reason") or ("tool_calls" if calls else "stop")
-    events.append(chunk({}, finish))
+    events.append(chunk({}, _finish(step)))
     if step.get("usage_in_final_chunk"):       # as MiniMax's API does, with or without include_usage
         events[-1]["usage"] = _usage(step, body)
         return events
@@ -369,13 +453,13 @@ def full_response(step: Step, body: dict, model: str, tool_ids: list[str]) -> di
     elif thinking is not None and fmt == "reasoning_details":
         msg["reasoning_details"] = [{"type": "reasoning.text", "id": "reasoning-text-1",
                                      "format": "MiniMax-response-v1", "index": 0, "text": thinking}]
-    calls = step.get("tool_calls") or []
+    calls = _native_calls(step)
     if calls:
         msg["tool_calls"] = [{"id": tool_ids[i], "type": "function",
                               "function": {"name": tc["name"], "arguments": _args_text(tc)}} for i, tc in enumerate(calls)]
     out = {"id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
            "model": model, "choices": [{"index": 0, "message": msg, "logprobs": None,
-                                        "finish_reason": step.get("finish_reason") or ("tool_calls" if calls else "stop")}]}
+                                        "finish_reason": _finish(step)}]}
     if step.get("usage", True) is not False:
         out["usage"] = _usage(step, body)
     return out

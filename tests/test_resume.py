@@ -138,3 +138,104 @@ def test_resume_unknown_run_is_a_user_error(env):
     values, _ = env
     r = subprocess.run(EVOFORGE + ["resume", "nope"], env=values, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: no run 'nope'")
+
+
+# -- tool calls cut by the kill ----------------------------------------------------------------------
+# A child process runs the run and kills itself (SIGKILL) the moment a chosen event is on disk, so the
+# kill lands at an exact point: after `tool_started` (the tool has not returned) or after `tool_call`
+# (the result is recorded, the step's checkpoint is not).
+KILL_AT = """
+import os, signal, sys
+from agent.graph.runner import start_run
+kind, call_id, run_id, src = sys.argv[1:5]
+def sink(ev):
+    if ev["type"] == kind and ev.get("call_id") == call_id:
+        os.kill(os.getpid(), signal.SIGKILL)
+start_run("toy-binary", policy="replay", replay_run=src, sandbox="local", run_id=run_id, sink=sink)
+"""
+
+
+def _run_killed_at(values, kind, call_id, run_id, src="src"):
+    r = subprocess.run([sys.executable, "-c", KILL_AT, kind, call_id, run_id, src], env=values,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stdout + r.stderr
+
+
+def _tool_events(runs, run_id, call_id):
+    evs = RunStore.open(run_id, base=runs).read_events()
+    return [e for e in evs if e.get("call_id") == call_id and e["type"] in ("tool_started", "tool_call")]
+
+
+def test_a_call_cut_mid_way_is_reported_as_interrupted_not_rerun(env):
+    values, runs = env
+    _run_killed_at(values, "tool_started", "call-2", "cut")
+    before = RunStore.open("cut", base=runs).read_events()
+    assert before[-1]["type"] == "tool_started" and before[-1]["call_id"] == "call-2"
+    _resume(values, "cut")
+    store = _check(runs, "cut")
+    started, result = _tool_events(runs, "cut", "call-2")
+    assert started["type"] == "tool_started" and started["recovered"] == "interrupted"
+    assert started["first_started_ts"] == before[-1]["ts"]                        # when it really started
+    assert result["recovered"] == "interrupted" and result["exit_code"] == 130
+    assert "interrupted" in result["output"] and "effects are unknown" in result["output"]
+    assert "slow-a" not in result["output"]                                       # it was not run again
+    # every other call was started once and finished once
+    evs = store.read_events()
+    assert [e["call_id"] for e in evs if e["type"] == "tool_started"] == [f"call-{i + 1}" for i in range(len(SCRIPT))]
+    assert [e.get("recovered") for e in evs if e["type"] == "tool_call"].count(None) == len(SCRIPT) - 1
+    # the model reads the interruption as call-2's observation
+    history = [m for m in _messages(store) if m.get("role") == "tool" and m.get("tool_call_id") == "call-2"]
+    assert len(history) == 1 and "interrupted" in history[0]["content"]
+
+
+def test_a_read_only_call_cut_mid_way_is_run_again(env):
+    values, runs = env
+    assert SCRIPT[5][0] == "validate_submission"          # read-only in the tool table
+    _run_killed_at(values, "tool_started", "call-6", "ro")
+    _resume(values, "ro")
+    _check(runs, "ro")
+    started, result = _tool_events(runs, "ro", "call-6")
+    assert started["type"] == "tool_started" and started["recovered"] == "rerun" and started["first_started_ts"]
+    assert result["recovered"] == "rerun" and result["exit_code"] == 0 and result["output"].startswith("valid")
+
+
+def test_a_call_finished_before_its_step_was_saved_keeps_its_result(env):
+    values, runs = env
+    _run_killed_at(values, "tool_call", "call-2", "fin")
+    _resume(values, "fin")
+    _check(runs, "fin")
+    started, result = _tool_events(runs, "fin", "call-2")
+    assert started["recovered"] == result["recovered"] == "finished"
+    assert result["exit_code"] == 0 and "slow-a" in result["output"]
+
+
+def test_parallel_calls_cut_between_them_run_each_at_most_once(env):
+    values, runs = env
+    src = RunStore.create("src2", base=runs)
+    src.write_meta({"run_id": "src2", "task": "toy-binary", "policy": "scripted", "status": "finished"})
+    t = Turn(content="two at once", tool_calls=[
+        Call.make("call-a", "bash", {"command": "echo a >> log.txt"}),
+        Call.make("call-b", "bash", {"command": "echo b >> log.txt"}),
+        Call.make("call-c", "read_file", {"path": "log.txt"})])
+    src.append_event(0, 0, "model_turn", **t.to_event(), message=t.to_message())
+    _run_killed_at(values, "tool_started", "call-b", "par", src="src2")
+    _resume(values, "par")
+    store = RunStore.open("par", base=runs)
+    assert (store.workspace / "log.txt").read_text() == "a\n"      # a ran once, b never ran
+    results = {e["call_id"]: e for e in store.read_events() if e["type"] == "tool_call"}
+    assert results["call-a"]["recovered"] == "finished" and results["call-a"]["exit_code"] == 0
+    assert results["call-b"]["recovered"] == "interrupted"
+    assert "recovered" not in results["call-c"] and results["call-c"]["output"] == "a\n"
+    assert store.read_meta()["status"] == "finished"
+
+
+def _messages(store: RunStore) -> list[dict]:
+    """The last checkpointed history of a run."""
+    import sqlite3
+    from contextlib import closing
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    with closing(sqlite3.connect(store.checkpoint_path, check_same_thread=False)) as conn:
+        tup = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": store.run_id}})
+    return tup.checkpoint["channel_values"]["messages"]

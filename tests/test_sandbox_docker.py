@@ -83,7 +83,8 @@ def test_reattach_by_name_after_crash(tmp_path):
     first = make_sandbox("docker", ws, public, limits=small_limits(), name=name)
     try:
         assert first.exec("echo kept > /tmp/state").exit_code == 0
-        # a new process (resume after kill -9) opens the same name: same container, /tmp state still there
+        # the same process opens the name again: same container, /tmp state still there (a new process
+        # gets a fresh container: tests/test_sandbox_reaper.py)
         second = make_sandbox("docker", ws, public, limits=small_limits(), name=name)
         assert second.id == first.id and second.exec("cat /tmp/state").output == "kept\n"
         first.container.stop(timeout=1)            # a stopped container is started again on re-attach

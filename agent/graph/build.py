@@ -15,12 +15,13 @@ from langgraph.graph import END, START, StateGraph
 from agent import memory
 from agent.graph.budgets import Budgets
 from agent.graph.context import compact, history_tokens
+from agent.graph.recovery import calls_in_flight, finished_record, interrupted_record, matches
 from agent.graph.reflection import rule_based_critique, run_context
 from agent.graph.state import AgentState
 from agent.graph.turns import PolicyStop, turn_record
 from agent.runstore import Emitter, RunStore
 from agent.scaffold import Scaffold
-from agent.tools import ToolContext, run_tool
+from agent.tools import ToolContext, is_read_only, run_tool
 
 
 @dataclass
@@ -34,6 +35,11 @@ class RunContext:
     tool_ctx: ToolContext
     budgets: Budgets = field(default_factory=Budgets)
     sink: Callable[[dict], None] | None = None
+    recovered: dict[str, dict] = field(default_factory=dict)   # call_id -> what a killed step recorded of it
+
+    def recover(self, uncommitted: list[dict]) -> None:
+        """Note what the events of a step cut by a kill say about its tool calls (see agent.graph.recovery)."""
+        self.recovered = calls_in_flight(uncommitted)
 
 
 def _step(ctx: RunContext, state: AgentState) -> Emitter:
@@ -104,16 +110,34 @@ def make_nodes(ctx: RunContext) -> dict[str, Callable[[AgentState], dict]]:
         messages = list(state["messages"])
         submitted, stop = state.get("submitted", False), state.get("stop_reason")
         n_calls, n_err = state.get("tool_calls", 0), state.get("tool_errors", 0)
+        recovered, ctx.recovered = ctx.recovered, {}      # only the first step after a resume redoes a cut step
         for call in state.get("pending", []):
+            prior = recovered.get(call["id"])
+            prior = prior if matches(prior, call) else None
+            how: dict[str, Any] = {}
             if stop == "submitted":
                 rec = {"output": "skipped: the attempt was already submitted", "exit_code": 1, "duration_s": 0.0,
                        "ends_run": False, "extra": {}}
             else:
-                rec = run_tool(ctx.tool_ctx, ctx.scaffold.tools, call["name"], call["arguments"], call.get("error"))
+                if prior is None:
+                    rec = None
+                elif prior["state"] == "finished":          # done before the kill: its result, not a second run
+                    rec, how = finished_record(prior["event"]), {"recovered": "finished"}
+                elif not is_read_only(call["name"]):        # cut mid-way: effects unknown, not run again
+                    rec, how = interrupted_record(), {"recovered": "interrupted"}
+                else:                                       # cut mid-way, but it only reads: run it again
+                    rec, how = None, {"recovered": "rerun"}
+                first = {"first_started_ts": prior["started_ts"]} if prior and prior.get("started_ts") else {}
+                em.emit("tool_started", call_id=call["id"], name=call["name"], arguments=call["arguments"],
+                        **how, **first)
+                if rec is None:
+                    rec = run_tool(ctx.tool_ctx, ctx.scaffold.tools, call["name"], call["arguments"],
+                                   call.get("error"))
             n_calls += 1
             n_err += rec["exit_code"] != 0
             em.emit("tool_call", call_id=call["id"], name=call["name"], arguments=call["arguments"],
-                    output=rec["output"], exit_code=rec["exit_code"], duration_s=rec["duration_s"], extra=rec["extra"])
+                    output=rec["output"], exit_code=rec["exit_code"], duration_s=rec["duration_s"], extra=rec["extra"],
+                    ends_run=rec["ends_run"], **how)
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": rec["output"]})
             if rec["ends_run"]:
                 submitted, stop = True, "submitted"

@@ -45,6 +45,9 @@ def split_for_compaction(messages: list[dict], keep_recent_turns: int, head: int
 
 def extractive_summary(messages: list[dict], max_chars: int = 6000) -> str:
     """A no-model summary: per turn, the visible text, the calls made and the first line of each result."""
+    # imported here: importing agent.llm loads the openai client
+    from agent.llm.xml_tools import extract_markup_calls
+
     lines: list[str] = []
     for m in messages:
         role = m.get("role")
@@ -52,11 +55,12 @@ def extractive_summary(messages: list[dict], max_chars: int = 6000) -> str:
             text = str(m.get("content") or "")
             if "</think>" in text:
                 text = text.split("</think>", 1)[1]
+            text, markup = extract_markup_calls(text, None)   # calls written as markup in the content
             text = " ".join(text.split())[:200]
             calls = [
                 f"{c['function']['name']}({c['function'].get('arguments', '')[:120]})"
                 for c in m.get("tool_calls") or []
-            ]
+            ] + [f"{c['name']}({c['arguments'][:120]})" for c in markup]
             lines.append("- assistant: " + (text + " " if text else "") + ("called " + ", ".join(calls) if calls else ""))
         elif role == "tool":
             body = str(m.get("content") or "").strip().splitlines()

@@ -100,7 +100,9 @@ def _drive(ctx: RunContext, sandbox, inputs: Any) -> dict:
                     return values
                 if not values and not snap.next and not snap.config.get("configurable", {}).get("checkpoint_id"):
                     inputs = json.loads((store.root / "initial_state.json").read_text())
-                dropped = store.truncate_events(values.get("seq", 1))
+                seq = values.get("seq", 1)
+                ctx.recover([e for e in store.read_events() if e.get("seq", 0) >= seq])  # a step cut by the kill
+                dropped = store.truncate_events(seq)
                 store.update_meta(status="running", pid=os.getpid(), resumed=store.read_meta().get("resumed", 0) + 1,
                                   events_dropped_on_resume=dropped)
             graph.invoke(inputs, config, durability="sync")

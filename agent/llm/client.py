@@ -140,7 +140,7 @@ class LLMClient:
     def _attempt(self, messages: list[dict], tools: list[dict] | None, on_delta: DeltaFn | None,
                  params: dict) -> AssistantTurn:
         req = self._request(messages, tools, params)
-        builder = TurnBuilder(on_delta, think_open=self.template_opens_think)
+        builder = TurnBuilder(on_delta, think_open=self.template_opens_think, markup_calls=self.cfg.xml_tool_calls)
         if not req.get("stream"):
             resp = self._openai.chat.completions.create(**req)
             builder.model = resp.model or ""

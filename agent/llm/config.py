@@ -38,6 +38,7 @@ class LLMConfig:
     stream: bool = True
     stream_usage: bool = True                 # ask for stream_options={"include_usage": true}
     reasoning_split: bool | None = None       # MiniMax API: thinking in reasoning_details; None = auto by URL
+    xml_tool_calls: bool = True               # read MiniMax-M2 <minimax:tool_call> markup in content as tool calls
     extra_body: dict = field(default_factory=dict)
     extra_headers: dict = field(default_factory=dict)
     connect_timeout_s: float = 10.0
@@ -94,6 +95,8 @@ class LLMConfig:
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise UserError(f"LLM config {name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.xml_tool_calls, bool):
+            raise UserError(f"LLM config xml_tool_calls must be true or false, got {self.xml_tool_calls!r}")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise UserError(f"LLM config max_retries must be an integer >= 0, got {self.max_retries!r}")
         if not self.model:

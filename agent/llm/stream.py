@@ -12,6 +12,8 @@ from typing import Any
 from agent.llm.pricing import estimate_prompt_tokens, estimate_tokens
 from agent.llm.thinking import ThinkTagStream, details_text, merge_reasoning_details, split_think_tags
 from agent.llm.types import AssistantTurn, ToolCall, Usage
+from agent.llm.xml_tools import FORMAT as MARKUP_FORMAT
+from agent.llm.xml_tools import MarkupStream, extract_markup_calls
 
 log = logging.getLogger("evoforge.llm")
 REASONING_FIELDS = ("reasoning_content", "reasoning")
@@ -39,8 +41,9 @@ def _get(obj: Any, name: str) -> Any:
 class TurnBuilder:
     """Accumulates the deltas of one streamed attempt and builds the AssistantTurn."""
 
-    def __init__(self, on_delta: DeltaFn | None = None, think_open: bool = False) -> None:
+    def __init__(self, on_delta: DeltaFn | None = None, think_open: bool = False, markup_calls: bool = True) -> None:
         self.on_delta = on_delta
+        self.markup_calls = markup_calls       # parse MiniMax-M2 tool-call markup found in the content
         self.raw_content: list[str] = []
         self.reasoning: list[str] = []
         self.reasoning_field = "reasoning_content"
@@ -53,8 +56,18 @@ class TurnBuilder:
         self.t0 = time.monotonic()
         self.first_token_s: float | None = None
         self.tags = ThinkTagStream(start_inside=think_open)
+        self.markup = MarkupStream() if markup_calls else None
 
     # -- display -------------------------------------------------------------------------------
+    def _show(self, pieces: list[tuple[str, str]]) -> None:
+        """Emit thinking/content pieces, with tool-call markup in the content shown as tool text."""
+        for kind, text in pieces:
+            if kind == "content" and self.markup is not None:
+                for k, t in self.markup.feed(text):
+                    self._emit(k, t)
+            else:
+                self._emit(kind, text)
+
     def _emit(self, kind: str, text: str) -> None:
         if not text:
             return
@@ -103,8 +116,7 @@ class TurnBuilder:
         content = delta.get("content")
         if isinstance(content, str) and content:
             self.raw_content.append(content)
-            for kind, text in self.tags.feed(content):
-                self._emit(kind, text)
+            self._show(self.tags.feed(content))
         for tc in delta.get("tool_calls") or []:
             self._feed_tool(tc)
 
@@ -136,8 +148,10 @@ class TurnBuilder:
     # -- result ---------------------------------------------------------------------------------
     def build(self, messages: list[dict], tools: list[dict] | None) -> AssistantTurn:
         """The AssistantTurn from everything received (usage estimated when the endpoint sent none)."""
-        for kind, text in self.tags.finish():
-            self._emit(kind, text)
+        self._show(self.tags.finish())
+        if self.markup is not None:
+            for kind, text in self.markup.finish():
+                self._emit(kind, text)
         raw = "".join(self.raw_content)
         turn = AssistantTurn(model=self.model, finish_reason=self.finish_reason, first_token_s=self.first_token_s,
                              reasoning_field=self.reasoning_field)
@@ -154,6 +168,8 @@ class TurnBuilder:
             if thinking or "</think>" in raw or "<think>" in raw:
                 turn.thinking, turn.thinking_format, turn.raw_content = thinking, "think_tags", raw
         turn.tool_calls = [validate_call(s, tools) for s in self.calls]
+        if self.markup_calls:
+            self._markup_calls(turn, raw, tools)
         if self.usage is not None:
             turn.usage = self.usage
         else:
@@ -162,6 +178,22 @@ class TurnBuilder:
             p, c = estimate_prompt_tokens(messages, tools), estimate_tokens(out)
             turn.usage = Usage(p, c, p + c, estimated=True)
         return turn
+
+    @staticmethod
+    def _markup_calls(turn: AssistantTurn, raw: str, tools: list[dict] | None) -> None:
+        """Move tool-call markup from the visible content into tool calls; the raw content keeps it."""
+        visible, slots = extract_markup_calls(turn.content, tools)
+        if not slots:
+            return
+        turn.content = visible
+        turn.raw_content = raw
+        for slot in slots:
+            call = validate_call({"id": "", "name": slot["name"], "arguments": slot["arguments"]}, tools,
+                                 parse=slot["error"] is None)
+            if slot["error"]:
+                call.error = slot["error"]
+            call.source = MARKUP_FORMAT
+            turn.tool_calls.append(call)
 
 
 def _usage(u: Any) -> Usage:
@@ -181,13 +213,15 @@ def tool_names(tools: list[dict] | None) -> set[str]:
     return names
 
 
-def validate_call(slot: dict, tools: list[dict] | None) -> ToolCall:
+def validate_call(slot: dict, tools: list[dict] | None, parse: bool = True) -> ToolCall:
     """A ToolCall with parsed args, or with `error` set for malformed JSON or an unknown tool name."""
     call = ToolCall(id=slot["id"] or f"call_{uuid.uuid4().hex[:24]}", name=slot["name"], arguments=slot["arguments"])
     known = tool_names(tools)
     if call.name not in known:
         offered = ", ".join(sorted(known)) or "none"
         call.error = f"unknown tool {call.name!r}; the tools offered are: {offered}"
+    if not parse:
+        return call
     raw = call.arguments.strip()
     try:
         args = json.loads(raw) if raw else {}

@@ -33,6 +33,7 @@ class ToolCall:
     arguments: str
     args: dict | None = None
     error: str | None = None
+    source: str = "native"                    # "native" (tool_calls) or "minimax_xml" (markup in content)
 
     def to_message(self) -> dict:
         """The OpenAI `tool_calls` entry for the history."""
@@ -40,7 +41,8 @@ class ToolCall:
 
     def to_event(self) -> dict:
         """JSON-able record for events.jsonl."""
-        return {"id": self.id, "name": self.name, "arguments": self.arguments, "args": self.args, "error": self.error}
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "args": self.args, "error": self.error,
+                "source": self.source}
 
 
 @dataclass
@@ -73,28 +75,38 @@ class AssistantTurn:
     retries: int = 0
     model: str = ""
     first_token_s: float | None = None
-    raw_content: str | None = None            # content exactly as streamed (think tags included)
+    raw_content: str | None = None            # content exactly as streamed (think tags, tool-call markup included)
     reasoning_field: str = "reasoning_content"  # the field name the endpoint used ("reasoning" on some servers)
     reasoning_details: list[dict] | None = None
     retry_causes: list[str] = field(default_factory=list)
 
+    @property
+    def markup_calls(self) -> bool:
+        """Whether some tool calls came as markup in the content (MiniMax-M2 served without a tool parser)."""
+        return any(c.source != "native" for c in self.tool_calls)
+
     def _content_for_history(self) -> str:
         if self.thinking_format != "think_tags":
-            return self.content
+            return self.raw_content if self.markup_calls and self.raw_content is not None else self.content
         raw = self.raw_content if self.raw_content is not None else f"<think>\n{self.thinking}\n</think>\n\n{self.content}"
         if "</think>" in raw and "<think>" not in raw.split("</think>", 1)[0]:
             raw = "<think>\n" + raw   # the server's template opened the tag; send it back whole
         return raw
 
     def to_message(self) -> dict:
-        """The assistant message for the history, with the thinking in the form the endpoint gave it."""
+        """The assistant message for the history, with the thinking in the form the endpoint gave it.
+
+        Calls that came as markup in the content stay there, as the model wrote them, and are not
+        repeated in `tool_calls` (the chat template would render them a second time).
+        """
         msg: dict[str, Any] = {"role": "assistant", "content": self._content_for_history()}
         if self.thinking_format == "reasoning_content" and self.thinking:
             msg[self.reasoning_field] = self.thinking
         elif self.thinking_format == "reasoning_details" and self.reasoning_details:
             msg["reasoning_details"] = [dict(d) for d in self.reasoning_details]
-        if self.tool_calls:
-            msg["tool_calls"] = [c.to_message() for c in self.tool_calls]
+        native = [c.to_message() for c in self.tool_calls if c.source == "native"]
+        if native:
+            msg["tool_calls"] = native
         return msg
 
     def to_event(self) -> dict:

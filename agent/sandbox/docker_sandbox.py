@@ -32,12 +32,12 @@ from agent.sandbox.base import (
     thread_env,
 )
 from agent.sandbox.image import image_tag
+from agent.sandbox.reaper import LABEL, OWNER_PID, is_mine, owner_labels, owner_state
 
 log = logging.getLogger(__name__)
 
 DATA = "/data"
 WORKSPACE = "/workspace"
-LABEL = "org.evoforge.sandbox"
 TMPFS_MB = 512
 
 # Runs every command: stderr joined to stdout (one pipe keeps the order), a new session (its id
@@ -141,7 +141,12 @@ def container_name(name: str) -> str:
 
 
 class DockerSandbox:
-    """Run commands in a long-lived container (re-attached by name after a crash or resume)."""
+    """Run commands in a long-lived container, labelled with its owner process (see agent.sandbox.reaper).
+
+    Opening a name this process already holds re-attaches to that container; a container of the
+    name left by a process that is gone (a killed run being resumed) is replaced by a fresh one, so
+    nothing the killed process started keeps running, and the owner labels stay true.
+    """
 
     kind = "docker"
     data_path = DATA
@@ -178,10 +183,20 @@ class DockerSandbox:
         return have == want
 
     def _attach(self):
-        """The existing container of this name, started if stopped; None if there is none (or it is stale)."""
+        """This process's container of this name, started if stopped; None if there is none (or it was stale)."""
         try:
             c = self.client.containers.get(self.name)
         except NotFound:
+            return None
+        labels = c.labels or {}
+        if not is_mine(labels):
+            owner = owner_state(labels)
+            if owner in ("alive", "other-host"):
+                raise SandboxError(f"sandbox container {self.name} belongs to process {labels.get(OWNER_PID)} "
+                                   f"({'still running' if owner == 'alive' else 'on another host'}); stop that run, "
+                                   "or remove the container with `evoforge sandbox prune --all`")
+            log.info("replacing sandbox container %s of a process that is gone", self.name)
+            c.remove(force=True)
             return None
         if c.attrs.get("Config", {}).get("Image") != self.image or not self._mounts_match(c.attrs):
             log.warning("removing stale sandbox container %s (different image or folders)", self.name)
@@ -216,7 +231,7 @@ class DockerSandbox:
                      str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}},
             working_dir=WORKSPACE, user=f"{os.getuid()}:{os.getgid()}", environment=env,
             cap_drop=["ALL"], security_opt=["no-new-privileges"], ipc_mode="private",
-            labels={LABEL: self.image}, device_requests=device_requests,
+            labels={LABEL: self.image, **owner_labels()}, device_requests=device_requests,
         )
 
     # -- commands -------------------------------------------------------------------------------

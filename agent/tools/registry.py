@@ -15,11 +15,12 @@ from agent.tools.base import ToolContext, ToolError, ToolResult, truncate
 
 @dataclass(frozen=True)
 class Tool:
-    """A tool's function and the JSON schema of its arguments."""
+    """A tool's function, the JSON schema of its arguments, and whether it only reads (safe to run again)."""
 
     fn: Callable[..., ToolResult]
     parameters: dict
     takes_timeout: bool = False
+    read_only: bool = False      # no effects: a call cut short by a restart is simply run again
 
 
 def _obj(required: list[str], **props: dict) -> dict:
@@ -36,18 +37,19 @@ TOOLS: dict[str, Tool] = {
         _obj(["path"], path=S, args={"type": "array", "items": S}, timeout_s={"type": "number"}),
         True,
     ),
-    "read_file": Tool(fs.read_file, _obj(["path"], path=S, start_line=I, end_line=I)),
+    "read_file": Tool(fs.read_file, _obj(["path"], path=S, start_line=I, end_line=I), read_only=True),
     "write_file": Tool(fs.write_file, _obj(["path", "content"], path=S, content=S)),
     "edit_file": Tool(fs.edit_file, _obj(["path", "old_string", "new_string"], path=S, old_string=S, new_string=S)),
-    "list_files": Tool(fs.list_files, _obj([], path=S, max_depth=I)),
-    "search_files": Tool(fs.search_files, _obj(["pattern"], pattern=S, path=S, glob=S)),
-    "validate_submission": Tool(submission.validate_submission, _obj([], path=S)),
+    "list_files": Tool(fs.list_files, _obj([], path=S, max_depth=I), read_only=True),
+    "search_files": Tool(fs.search_files, _obj(["pattern"], pattern=S, path=S, glob=S), read_only=True),
+    "validate_submission": Tool(submission.validate_submission, _obj([], path=S), read_only=True),
     "submit": Tool(submission.submit, _obj([], path=S)),
     "read_training_log": Tool(
         logs.read_training_log,
         _obj(["path"], path=S, mode={"type": "string", "enum": ["tail", "grep", "summary"]}, lines=I, pattern=S),
+        read_only=True,
     ),
-    "read_memory": Tool(memory_tools.read_memory, _obj([], max_chars=I)),
+    "read_memory": Tool(memory_tools.read_memory, _obj([], max_chars=I), read_only=True),
     "append_memory": Tool(memory_tools.append_memory, _obj(["note"], note=S, title=S)),
 }
 
@@ -58,6 +60,12 @@ def tool_schemas(specs: dict) -> list[dict]:
         {"type": "function", "function": {"name": n, "description": s.description, "parameters": TOOLS[n].parameters}}
         for n, s in specs.items()
     ]
+
+
+def is_read_only(name: str) -> bool:
+    """Whether the tool only reads (running a call of it twice does no harm)."""
+    tool = TOOLS.get(name)
+    return bool(tool and tool.read_only)
 
 
 def run_tool(ctx: ToolContext, specs: dict, name: str, arguments: Any, parse_error: str | None = None) -> dict:
@@ -74,7 +82,7 @@ def run_tool(ctx: ToolContext, specs: dict, name: str, arguments: Any, parse_err
         except json.JSONDecodeError as exc:
             parse_error = parse_error or f"arguments are not valid JSON ({exc.msg} at char {exc.pos})"
     spec = specs.get(name)
-    if spec is None:
+    if spec is None and not (parse_error and not name):   # a call with no name at all: its parse error says why
         out = f"error: unknown tool {name!r}; available tools: {', '.join(specs)}"
         res = ToolResult(out, exit_code=127)
     elif parse_error:

@@ -1,0 +1,165 @@
+"""Leftover sandbox containers: who owns each one, and removing those whose owner process is gone.
+
+Every sandbox container carries labels naming the process that created it: host name, pid, the
+pid's start time (so a recycled pid is not taken for the owner) and the boot id. A container is an
+orphan when its owner is on this host and that process no longer runs; `prune` removes orphans
+(`everything=True`: every sandbox container, live runs' too). Containers of other hosts, and
+containers made before owners were recorded, are left alone unless `everything` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LABEL = "org.evoforge.sandbox"            # on every sandbox container (value: the image tag)
+OWNER_HOST = "org.evoforge.owner.host"
+OWNER_PID = "org.evoforge.owner.pid"
+OWNER_START = "org.evoforge.owner.start"   # the pid's start time in clock ticks since boot (/proc/PID/stat)
+OWNER_BOOT = "org.evoforge.owner.boot"     # /proc/sys/kernel/random/boot_id
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_start(pid: int) -> str | None:
+    """A live process's start time (clock ticks since boot) as text; "" where /proc cannot tell; None if gone."""
+    try:
+        data = Path(f"/proc/{int(pid)}/stat").read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        data = b""
+    if data:
+        fields = data[data.rfind(b")") + 2:].split()
+        if fields[0] == b"Z":           # a zombie: dead, only not yet reaped by its parent
+            return None
+        return fields[19].decode()      # field 22 of stat: starttime
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return None
+    except (OSError, ValueError):
+        pass
+    return ""
+
+
+def owner_labels(pid: int | None = None) -> dict[str, str]:
+    """The owner labels for a container made by process `pid` (this process by default)."""
+    pid = os.getpid() if pid is None else int(pid)
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(pid), OWNER_START: process_start(pid) or "",
+            OWNER_BOOT: _boot_id()}
+
+
+def is_mine(labels: dict[str, str]) -> bool:
+    """Whether the labels name this very process as the owner."""
+    mine = owner_labels()
+    return all(labels.get(k) == v for k, v in mine.items())
+
+
+def owner_state(labels: dict[str, str]) -> str:
+    """"alive", "dead" (owner on this host, process gone), "other-host" or "unknown" (no owner labels)."""
+    pid = labels.get(OWNER_PID)
+    if not pid or not labels.get(OWNER_HOST):
+        return "unknown"
+    if labels[OWNER_HOST] != socket.gethostname():
+        return "other-host"
+    boot = labels.get(OWNER_BOOT)
+    if boot and _boot_id() and boot != _boot_id():
+        return "dead"                   # made before the last reboot
+    try:
+        start = process_start(int(pid))
+    except ValueError:
+        return "unknown"
+    if start is None:
+        return "dead"
+    if labels.get(OWNER_START) and start and start != labels[OWNER_START]:
+        return "dead"                   # the pid now belongs to another process
+    return "alive"
+
+
+@dataclass
+class SandboxContainer:
+    """One sandbox container as prune sees it."""
+
+    name: str
+    id: str
+    status: str
+    owner_pid: str
+    owner_host: str
+    owner: str                           # owner_state(...)
+    removed: bool = False
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-able form."""
+        return dict(self.__dict__)
+
+
+def _client(timeout: int = 30):
+    from agent.sandbox.docker_sandbox import _client as docker_client
+
+    client = docker_client()
+    client.api.timeout = timeout
+    return client
+
+
+def list_containers(client=None) -> list[SandboxContainer]:
+    """Every sandbox container on the engine (running or not), with its owner's state."""
+    client = client or _client()
+    out = []
+    for c in client.containers.list(all=True, filters={"label": LABEL}):
+        labels = c.labels or {}
+        out.append(SandboxContainer(name=c.name, id=c.short_id, status=c.status, owner_pid=labels.get(OWNER_PID, ""),
+                                    owner_host=labels.get(OWNER_HOST, ""), owner=owner_state(labels)))
+    return out
+
+
+def prune(everything: bool = False, dry_run: bool = False, client=None) -> list[SandboxContainer]:
+    """Remove orphaned sandbox containers (all of them with `everything`); returns every one seen, marked."""
+    from docker.errors import DockerException, NotFound
+
+    client = client or _client()
+    seen = list_containers(client)
+    for c in seen:
+        if dry_run or not (everything or c.owner == "dead"):
+            continue
+        try:
+            client.containers.get(c.id).remove(force=True)
+            c.removed = True
+        except NotFound:
+            c.removed = True            # gone meanwhile
+        except DockerException as exc:
+            c.error = str(exc)
+    return seen
+
+
+def engine_configured() -> bool:
+    """Whether an engine is set up here (DOCKER_HOST, or a local socket): reaping is tried only then."""
+    from agent.sandbox.docker_sandbox import EVOFORGE_SOCKET
+
+    return bool(os.environ.get("DOCKER_HOST")) or any(
+        os.path.exists(p) for p in ("/var/run/docker.sock", EVOFORGE_SOCKET))
+
+
+def reap_orphans() -> list[SandboxContainer]:
+    """prune() of orphans at the start of a run; never raises (no engine, no docker package: nothing done)."""
+    if not engine_configured():
+        return []
+    try:
+        removed = [c for c in prune(client=_client(timeout=10)) if c.removed]
+    except Exception as exc:  # noqa: BLE001 - housekeeping must never stop a run
+        log.info("could not check for leftover sandbox containers: %s", exc)
+        return []
+    for c in removed:
+        log.info("removed leftover sandbox container %s (owner pid %s is gone)", c.name, c.owner_pid)
+    return removed
