@@ -54,37 +54,40 @@ def parse_set(items: list[str]) -> dict:
     return out
 
 
-def build(preset: str, impl: str, compile_blocks: bool, **overrides) -> MoETransformer:
-    """The preset on CUDA with bf16 parameters; optionally each block torch.compile'd."""
+def build(preset: str, impl: str, compile_blocks: bool, mode: str | None = None, **overrides) -> MoETransformer:
+    """The preset on CUDA with bf16 parameters; optionally each block torch.compile'd (in `mode`)."""
     torch.manual_seed(0)
     model = MoETransformer(get_preset(preset, expert_impl=impl, dtype="bfloat16", **overrides))
     model = model.cuda().to(torch.bfloat16)
     if compile_blocks:
         for blk in model.blocks:
-            blk.compile()
+            blk.compile(mode=mode)
     return model
 
 
-def train_step_fn(model: MoETransformer, batch: int, seq: int, fp32_head: bool):
-    """A closure running one forward+backward of the mean next-token NLL."""
+def train_step_fn(model: MoETransformer, batch: int, seq: int, fp32_head: bool, compile_head: bool = False):
+    """A closure running one forward+backward of the mean next-token NLL (LM head + loss optionally compiled)."""
     tok = torch.randint(0, model.cfg.vocab_size, (batch, seq + 1), device="cuda")
     inp, tgt = tok[:, :-1], tok[:, 1:]
+
+    def head_loss(h: torch.Tensor) -> torch.Tensor:
+        return -model.token_logprobs(h, tgt, fp32=fp32_head).mean()
+
+    loss_fn = torch.compile(head_loss) if compile_head else head_loss
 
     def step() -> None:
         for p in model.parameters():
             p.grad = None
-        h = model(inp)
-        loss = -model.token_logprobs(h, tgt, fp32=fp32_head).mean()
-        loss.backward()
+        loss_fn(model(inp)).backward()
 
     return step
 
 
 def measure(preset: str, impl: str, compile_blocks: bool, batch: int, seq: int, fp32_head: bool,
-            overrides: dict | None = None) -> dict:
+            overrides: dict | None = None, mode: str | None = None) -> dict:
     """Time one configuration; returns a result row."""
-    model = build(preset, impl, compile_blocks, **(overrides or {}))
-    step = train_step_fn(model, batch, seq, fp32_head)
+    model = build(preset, impl, compile_blocks, mode, **(overrides or {}))
+    step = train_step_fn(model, batch, seq, fp32_head, compile_head=compile_blocks)
     t0 = time.time()
     step()
     torch.cuda.synchronize()
@@ -93,7 +96,7 @@ def measure(preset: str, impl: str, compile_blocks: bool, batch: int, seq: int, 
     ms = bench_ms(step)
     tokens = batch * seq
     flops = model.flops_per_token(seq) * tokens
-    row = dict(preset=preset, overrides=overrides or {}, impl=impl, compiled=compile_blocks, batch=batch, seq=seq, fp32_head=fp32_head,
+    row = dict(preset=preset, overrides=overrides or {}, impl=impl, compiled=compile_blocks, mode=mode, batch=batch, seq=seq, fp32_head=fp32_head,
                total_params=model.num_params(), active_params=model.num_params(active_only=True),
                flops_per_token=model.flops_per_token(seq), step_ms=ms, tokens_per_s=tokens / (ms * 1e-3),
                tflops=flops / (ms * 1e-3) / 1e12, mfu=flops / (ms * 1e-3) / H100_BF16_PEAK,
@@ -113,9 +116,9 @@ def main() -> None:
                     help="comma list of impl:eager|compile[:batch]")
     ap.add_argument("--fp32-head", action="store_true", help="fp32 LM head (as RL log-probs use)")
     ap.add_argument("--set", nargs="*", default=[], help="ModelConfig overrides, e.g. expert_hidden=512")
+    ap.add_argument("--mode", default=None, help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = True
     ceiling = matmul_ceiling_tflops()
     rows = []
     for v in args.variants.split(","):
@@ -123,7 +126,7 @@ def main() -> None:
         batch = int(bs[0]) if bs else args.batch
         try:
             rows.append(measure(args.preset, impl, mode == "compile", batch, args.seq, args.fp32_head,
-                                parse_set(args.set)))
+                                parse_set(args.set), args.mode))
         except Exception as e:  # keep going: report the failure as a row
             rows.append(dict(preset=args.preset, impl=impl, compiled=mode == "compile", error=repr(e)[:400]))
         print(json.dumps(rows[-1]), flush=True)
@@ -132,6 +135,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         name = r["preset"] + "".join(f" {k}={v}" for k, v in r.get("overrides", {}).items())
+        name += f" ({r['mode']})" if r.get("mode") else ""
         if "error" in r:
             print(f"| {name} | {r['impl']} | {r['compiled']} | error: {r['error'][:80]} |")
             continue

@@ -36,7 +36,7 @@ def fwd_bwd(layer: torch.nn.Module, x: torch.Tensor):
 
 
 def gemm_only_step(cfg, n: int):
-    """Closure: fwd+bwd of grouped_mm(xs, w13) -> SwiGLU -> grouped_mm(h, w2) with equal-size groups."""
+    """Closure: compiled fwd+bwd of grouped_mm(xs, w13) -> SwiGLU -> grouped_mm(h, w2), equal-size groups."""
     e, h, d = cfg.n_experts, cfg.expert_hidden, cfg.d_model
     rows = n * cfg.top_k
     xs = torch.randn(rows, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
@@ -46,12 +46,16 @@ def gemm_only_step(cfg, n: int):
     offs[-1] = rows
     gy = torch.randn(rows, d, device="cuda", dtype=torch.bfloat16)
 
+    @torch.compile
+    def gemms(xs: torch.Tensor, w13: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+        h13 = torch._grouped_mm(xs, w13.transpose(-2, -1), offs=offs)
+        hh = torch.nn.functional.silu(h13[:, :h]) * h13[:, h:]
+        return torch._grouped_mm(hh, w2.transpose(-2, -1), offs=offs)
+
     def step() -> None:
         for t in (xs, w13, w2):
             t.grad = None
-        h13 = torch._grouped_mm(xs, w13.transpose(-2, -1), offs=offs)
-        hh = torch.nn.functional.silu(h13[:, :h]) * h13[:, h:]
-        torch._grouped_mm(hh, w2.transpose(-2, -1), offs=offs).backward(gy)
+        gemms(xs, w13, w2).backward(gy)
 
     return step
 
@@ -60,8 +64,9 @@ def main() -> None:
     """Time the MoE layer (grouped GEMM / loop, eager / compiled) and the equal-FLOP dense layer."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--preset", default="1b")
-    ap.add_argument("--tokens", default="16384,65536")
+    ap.add_argument("--tokens", default="16384,32768")
     ap.add_argument("--set", nargs="*", default=[], help="ModelConfig overrides, e.g. expert_hidden=512")
+    ap.add_argument("--mode", default=None, help="torch.compile mode of the compiled variants")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     over = parse_set(args.set)
@@ -78,7 +83,7 @@ def main() -> None:
         torch.nn.init.normal_(dense.w3, 0, 0.02)
         torch.nn.init.normal_(dense.w2, 0, 0.02)
         variants["dense eager"] = dense
-        variants["dense compiled"] = torch.compile(dense)
+        variants["dense compiled"] = torch.compile(dense, mode=args.mode)
         for impl in ("grouped_mm", "loop"):
             c = get_preset(args.preset, dtype="bfloat16", expert_impl=impl, **over)
             moe = MoE(c).cuda().to(torch.bfloat16)
@@ -86,10 +91,10 @@ def main() -> None:
                 torch.nn.init.normal_(p, 0, 0.02)
             variants[f"moe {impl} eager"] = moe
             if impl == "grouped_mm":
-                variants[f"moe {impl} compiled"] = torch.compile(moe)
+                variants[f"moe {impl} compiled"] = torch.compile(moe, mode=args.mode)
         res = {}
         try:   # the two grouped GEMMs alone on pre-sorted, balanced rows: the ceiling of the MoE layer
-            res["grouped GEMMs only (balanced, no routing/permute)"] = bench_ms(gemm_only_step(cfg, n))
+            res["grouped GEMMs only (balanced, no routing/permute), compiled"] = bench_ms(gemm_only_step(cfg, n))
         except Exception as e:
             print(f"gemm-only: error {e!r}"[:300], flush=True)
         for name, layer in variants.items():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from trainer.model import MoETransformer, get_preset
-from trainer.prefix_tree import pack_group, tree_mask_dense
+from trainer.prefix_tree import pack_group, pack_groups, tree_mask_dense
 
 PROMPT = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9]
 COMPLETIONS = [[32, 38, 46, 26], [4, 33], [8, 32, 7, 9, 50, 2, 8, 8, 4], [61], [32, 38, 1, 2, 3]]
@@ -84,3 +84,32 @@ def test_dense_mask_is_tree():
         [True, True, True, True, False],
         [True, True, False, False, True],
     ]
+
+
+@pytest.mark.parametrize("pad_to", [None, 80])
+def test_several_groups_in_one_row_equal_separate(pad_to):
+    torch.manual_seed(2)
+    model = MoETransformer(get_preset("tiny"))
+    groups = [(PROMPT, COMPLETIONS[:3]), ([7], [[1, 2], [3]]), ([4, 5, 6], COMPLETIONS[3:])]
+    ref = [lp for p, cs in groups for lp in _separate(model, p, cs)]
+    g_ref = _grads(model, ref)
+    pg = pack_groups(groups, pad_to=pad_to)
+    got = pg.completion_logprobs(model)
+    g_got = _grads(model, got)
+    assert len(got) == len(ref)
+    for a, b in zip(got, ref, strict=True):
+        assert a.shape == b.shape and (a - b).abs().max() <= 1e-5
+    for name in g_ref:
+        assert (g_ref[name] - g_got[name]).abs().max() <= 1e-5, name
+    # no token sees another group: group 2 (starting after group 1's tokens) sees nothing before it
+    m = pg.attn_mask[0]
+    n1 = len(PROMPT) - 1 + sum(len(c) for c in COMPLETIONS[:3])
+    assert not m[n1:, :n1].any() and m[n1:pg.n_real].any(-1).all()
+    # group 1: prefix 0, branches 1-3; group 2 (one-token prompt: empty prefix 4) starts with its branch 5
+    assert (pg.root_ids[n1].item(), pg.branch_ids[n1].item()) == (4, 5)
+
+
+def test_one_group_keeps_the_single_group_ids():
+    a, b = pack_group([1, 2, 3], [[4, 5], [6]], pad_to=8), pack_groups([([1, 2, 3], [[4, 5], [6]])], pad_to=8)
+    assert a.branch_ids.tolist() == b.branch_ids.tolist() == [0, 0, 1, 1, 2, 3, 3, 3]
+    assert torch.equal(a.attn_mask, b.attn_mask)

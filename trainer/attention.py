@@ -23,7 +23,10 @@ def _flex(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block_mask) -> torc
     global _compiled_flex
     if q.device.type == "cuda":
         if _compiled_flex is None:
-            _compiled_flex = torch.compile(flex_attention)
+            # static shapes: Inductor's flex lowering found no kernel for symbolic lengths at small head_dim
+            # (torch 2.11, H100); callers bucket lengths (pad_to) so few shapes are compiled
+            _compiled_flex = torch.compile(flex_attention, dynamic=False)
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         return _compiled_flex(q, k, v, block_mask=block_mask, enable_gqa=True)
     return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=True)
 

@@ -19,19 +19,21 @@ from agent.errors import UserError
 
 @dataclass
 class RunCfg:
-    """Seed and device."""
+    """Seed, device and data parallelism."""
 
     seed: int = 0
     device: str = "auto"           # auto | cpu | cuda
     init_from: str = ""            # a checkpoint (.pt) whose model weights start this run (e.g. a shared SFT)
     eval_problems: int = 64        # greedy evaluation after SFT and at the end (0: skip)
+    parallel: str = "ddp"          # under torchrun: ddp (replicated) | fsdp2 (sharded with fully_shard)
+    compile: bool = False          # torch.compile each block for the training forward/backward (not generation)
 
 
 @dataclass
 class EnvCfg:
     """Which verifiable environment and its difficulty."""
 
-    name: str = "sort"             # arithmetic | countdown | sort
+    name: str = "sort"             # arithmetic | countdown | sort | sort_lognormal
     level: int = 3
 
 
@@ -62,7 +64,8 @@ class RLCfg:
     pack: str = "flat"             # flat (padded batch) | tree (prefix-tree merged groups)
     scheduler: str = "sync"        # sync | fifo | shortest | window
     window: int = 8                # windowed FIFO: eligible groups (>= prompts_per_step)
-    gen_slots: int = 16            # async schedulers: groups generating concurrently (virtual clock)
+    gen_slots: int = 16            # async schedulers: groups generating concurrently
+    clock: str = "virtual"         # async schedulers: virtual (token-tick clock) | wall (background generation thread)
 
 
 @dataclass
@@ -114,10 +117,12 @@ class TrainConfig:
 _SECTIONS = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "model"]
 _CHOICES = {
     "run.device": ("auto", "cpu", "cuda"),
-    "env.name": ("arithmetic", "countdown", "sort"),
+    "run.parallel": ("ddp", "fsdp2"),
+    "env.name": ("arithmetic", "countdown", "sort", "sort_lognormal"),
     "rl.loss": ("cispo", "ppo", "grpo"),
     "rl.pack": ("flat", "tree"),
     "rl.scheduler": ("sync", "fifo", "shortest", "window"),
+    "rl.clock": ("virtual", "wall"),
 }
 _MINIMUM = {"run.eval_problems": 0, "env.level": 1, "sft.steps": 0, "sft.batch_size": 1, "rl.steps": 0, "rl.prompts_per_step": 1,
             "rl.group_size": 2, "rl.max_new_tokens": 0, "rl.minibatches": 1, "rl.epochs": 1, "rl.window": 1,
@@ -207,6 +212,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if cfg.rl.scheduler == "window" and cfg.rl.window < cfg.rl.prompts_per_step:
         raise UserError(f"config: rl.window ({cfg.rl.window}) must be >= rl.prompts_per_step "
                         f"({cfg.rl.prompts_per_step})")
+    if cfg.rl.clock == "wall" and cfg.rl.scheduler == "sync":
+        raise UserError("config: rl.clock=wall needs an asynchronous rl.scheduler (fifo, shortest or window), "
+                        "got rl.scheduler=sync")
     if cfg.rl.prompts_per_step % cfg.rl.minibatches != 0:
         raise UserError(f"config: rl.minibatches ({cfg.rl.minibatches}) must divide rl.prompts_per_step "
                         f"({cfg.rl.prompts_per_step})")

@@ -8,10 +8,12 @@ strictly: the whole completion must match the answer grammar, so padding, repeat
   arithmetic  "add:482+39="      -> "521"          (level = max digits per operand; + and -)
   countdown   "cd:3,7,25;46="    -> "25+3*7"       (level = how many numbers; use each at most once, + - * ())
   sort        "sort:52,7,31="    -> "7,31,52"      (level = list length; numbers 0..99)
+  sort_lognormal  the same with log-normal list lengths (level = median length; heavy-tailed answers)
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -192,7 +194,28 @@ class Sort(Env):
         return 3 * self.level
 
 
-ENVS: dict[str, type[Env]] = {"arithmetic": Arithmetic, "countdown": Countdown, "sort": Sort}
+class SortLogNormal(Sort):
+    """Sort with heavy-tailed list lengths: log-normal with median `level` and shape 1, clipped to [1, 8 * level].
+
+    The answer grows with the list, so a trained policy's completion lengths are heavy-tailed (mostly short,
+    a few up to 8x the median): the regime the asynchronous rollout schedulers are compared in.
+    """
+
+    name = "sort_lognormal"
+    sigma = 1.0
+
+    def sample(self, rng: random.Random) -> Problem:
+        n = max(1, min(8 * self.level, round(rng.lognormvariate(math.log(self.level), self.sigma))))
+        nums = [rng.randint(0, 99) for _ in range(n)]
+        return Problem(prompt=f"sort:{','.join(map(str, nums))}=", solution=",".join(map(str, sorted(nums))),
+                       data={"numbers": nums})
+
+    def max_answer_chars(self) -> int:
+        return 3 * 8 * self.level
+
+
+ENVS: dict[str, type[Env]] = {"arithmetic": Arithmetic, "countdown": Countdown, "sort": Sort,
+                              "sort_lognormal": SortLogNormal}
 
 
 def make_env(name: str, level: int) -> Env:

@@ -84,9 +84,13 @@ PRESETS: dict[str, ModelConfig] = {
     # small GPU experiments (~119M total, ~31M active)
     "small": ModelConfig(vocab_size=8192, d_model=512, n_layers=8, n_heads=8, n_kv_heads=4, n_experts=32, top_k=4,
                          n_shared_experts=1, expert_hidden=256, max_seq_len=2048),
-    # ~0.93B total, ~0.19B active (incl. LM head): 16 layers, 64 experts x 256 hidden, top-8 + 1 shared
-    "1b": ModelConfig(vocab_size=32768, d_model=1024, n_layers=16, n_heads=16, n_kv_heads=4, n_experts=64, top_k=8,
-                      n_shared_experts=1, expert_hidden=256, max_seq_len=8192),
+    # ~1.09B total, ~0.29B active (incl. LM head), MiniMax-M2 proportions: expert hidden = d_model / 2,
+    # head_dim 128; 8 layers, 32 experts x 768 hidden, top-4 + 1 shared
+    "1b": ModelConfig(vocab_size=32768, d_model=1536, n_layers=8, n_heads=12, n_kv_heads=4, n_experts=32, top_k=4,
+                      n_shared_experts=1, expert_hidden=768, max_seq_len=8192),
+    # ~0.93B total, ~0.22B active: finer experts (hidden = d_model / 4): 16 layers, 64 experts x 256, top-8 + 1 shared
+    "1b_fine": ModelConfig(vocab_size=32768, d_model=1024, n_layers=16, n_heads=16, n_kv_heads=4, n_experts=64,
+                           top_k=8, n_shared_experts=1, expert_hidden=256, max_seq_len=8192),
 }
 
 
@@ -153,7 +157,14 @@ class Attention(nn.Module):
         k = _linear(x, self.wk).view(bsz, t, self.cfg.n_kv_heads, hd).transpose(1, 2)  # [B, Hkv, T, hd]
         v = _linear(x, self.wv).view(bsz, t, self.cfg.n_kv_heads, hd).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if cache is not None:                      # (k_buf, v_buf, start): write, then attend over [0, start+T)
+        if cache is not None and isinstance(cache[2], tuple):
+            # (k_buf, v_buf, (rows [B], pos [B], kv_len)): one token per row into rows of a shared cache
+            # (continuous batching), then attend over each row's first kv_len columns (mask picks the valid ones)
+            k_buf, v_buf, (rows, pos, kv_len) = cache
+            k_buf[rows, :, pos] = k[:, :, 0]
+            v_buf[rows, :, pos] = v[:, :, 0]
+            k, v = k_buf[rows, :, :kv_len], v_buf[rows, :, :kv_len]                   # [B, Hkv, kv_len, hd]
+        elif cache is not None:                    # (k_buf, v_buf, start): write, then attend over [0, start+T)
             k_buf, v_buf, start = cache
             k_buf[:, :, start:start + t] = k
             v_buf[:, :, start:start + t] = v
@@ -254,7 +265,16 @@ class MoETransformer(nn.Module):
         self.blocks = nn.ModuleList([Block(cfg, dense=i < cfg.dense_layers) for i in range(cfg.n_layers)])
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = None if cfg.tie_embeddings else nn.Parameter(torch.empty(cfg.vocab_size, cfg.d_model))
+        self._compiled: list | None = None     # torch.compile'd blocks for cache-free forwards (compile_blocks)
         self.reset_parameters()
+
+    def compile_blocks(self, **compile_kwargs) -> None:
+        """torch.compile every block for cache-free forwards (training); KV-cache generation stays eager.
+
+        The compiled wrappers share the blocks' parameters; they are kept in a plain list, so state dicts,
+        parameter counts and FSDP/DDP wrapping see only the blocks themselves.
+        """
+        self._compiled = [torch.compile(b, **compile_kwargs) for b in self.blocks]
 
     def reset_parameters(self) -> None:
         """Normal(0, init_std) weights; output projections scaled by 1/sqrt(2 * n_layers); norms at 1."""
@@ -289,7 +309,8 @@ class MoETransformer(nn.Module):
             positions = torch.arange(cache_start, cache_start + t, device=tokens.device).expand(bsz, t)
         cos, sin = rope_cos_sin(positions, self.cfg.head_dim, self.cfg.rope_theta)
         x = F.embedding(tokens, self.embed).to(self.cfg.torch_dtype)
-        for i, block in enumerate(self.blocks):
+        blocks = self._compiled if (self._compiled is not None and cache is None) else self.blocks
+        for i, block in enumerate(blocks):
             layer_cache = None if cache is None else (cache[i][0], cache[i][1], cache_start)
             x = block(x, cos, sin, attn_mask, layer_cache)
         return self.norm(x)
@@ -354,6 +375,22 @@ class MoETransformer(nn.Module):
         return 6.0 * matmul_params + attn
 
     # -- generation
+    @torch.no_grad()
+    def decode_rows(self, tokens: torch.Tensor, cache: list, rows: torch.Tensor, pos: torch.Tensor,
+                    kv_len: int) -> torch.Tensor:
+        """One decoding step for rows `rows` of a shared per-row KV cache (continuous batching).
+
+        tokens [N] (the last sampled token of each row), cache: per layer (k_buf, v_buf) [R, Hkv, S, hd],
+        rows [N] (which cache rows), pos [N] (each row's token count so far = the new token's position and
+        cache column), kv_len = max(pos) + 1 (known on the host). Returns the final-normed hidden state [N, D].
+        """
+        key_valid = torch.arange(kv_len, device=pos.device).unsqueeze(0) <= pos.unsqueeze(1)     # [N, kv_len]
+        cos, sin = rope_cos_sin(pos.unsqueeze(1), self.cfg.head_dim, self.cfg.rope_theta)
+        x = F.embedding(tokens.unsqueeze(1), self.embed).to(self.cfg.torch_dtype)                # [N, 1, D]
+        for i, block in enumerate(self.blocks):
+            x = block(x, cos, sin, key_valid[:, None, None, :], (cache[i][0], cache[i][1], (rows, pos, kv_len)))
+        return self.norm(x)[:, -1]
+
     @torch.no_grad()
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0,
                  eos_id: int | None = None, top_k: int | None = None,

@@ -15,6 +15,10 @@ Pad tokens form one extra branch, so real tokens never see them and no row is em
 Since attention sees exactly the keys it would see unpacked, at the same positions, and every other
 layer (norms, MoE routing, FFNs) acts per token, log-probs and gradients equal the unpacked ones.
 Packed tokens: p - 1 + sum L_i instead of sum (p + L_i).
+
+`pack_groups` puts several such trees one after another into one row (a forest): every token additionally
+carries the id of its own group's prefix (root_ids), and q may attend k iff k <= q and (k is in q's group
+prefix or in q's branch), so one forward serves a whole batch of groups with no cross-group attention.
 """
 
 from __future__ import annotations
@@ -31,15 +35,16 @@ except ImportError:  # pragma: no cover - old torch
 
 @dataclass
 class PackedGroup:
-    """A packed prompt group: tokens/positions/targets [1, N], the tree mask and per-completion slices."""
+    """Packed prompt group(s): tokens/positions/targets [1, N], the tree mask and per-completion slices."""
 
     tokens: torch.Tensor
     positions: torch.Tensor
     targets: torch.Tensor
-    branch_ids: torch.Tensor          # [N]: 0 prefix, i+1 completion i, G+1 padding
+    branch_ids: torch.Tensor          # [N]: 0 prefix, i+1 completion i, G+1 padding (one group; see pack_groups)
     attn_mask: object                 # dense bool [1, N, N] (True = attend) or a FlexAttention BlockMask
     completion_slices: list[slice]
     n_real: int                       # tokens before padding
+    root_ids: torch.Tensor | None = None   # [N]: the branch id of the prefix each token may see (None: 0)
 
     def completion_logprobs(self, model, fp32: bool = True) -> list[torch.Tensor]:
         """Per-completion log-probs [L_i], equal to running each prompt + completion_i separately."""
@@ -48,24 +53,27 @@ class PackedGroup:
         return [lp[s] for s in self.completion_slices]
 
 
-def tree_mask_dense(branch_ids: torch.Tensor) -> torch.Tensor:
-    """Dense bool tree mask [1, N, N] from branch ids [N] (0 = shared prefix)."""
+def tree_mask_dense(branch_ids: torch.Tensor, root_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Dense bool tree mask [1, N, N] from branch ids [N] (root_ids [N]: the prefix id each token sees; None = 0)."""
     n = branch_ids.shape[0]
     idx = torch.arange(n, device=branch_ids.device)
+    roots = torch.zeros_like(branch_ids) if root_ids is None else root_ids
     causal = idx.unsqueeze(1) >= idx.unsqueeze(0)                                  # [q, k]
-    same = (branch_ids.unsqueeze(0) == 0) | (branch_ids.unsqueeze(0) == branch_ids.unsqueeze(1))
+    bk = branch_ids.unsqueeze(0)                                                   # [1, k]
+    same = (bk == roots.unsqueeze(1)) | (bk == branch_ids.unsqueeze(1))
     return (causal & same).unsqueeze(0)
 
 
-def tree_block_mask(branch_ids: torch.Tensor, block_size: int = 128):
+def tree_block_mask(branch_ids: torch.Tensor, block_size: int = 128, root_ids: torch.Tensor | None = None):
     """FlexAttention BlockMask of the same tree mask (CUDA)."""
     if create_block_mask is None:
         raise RuntimeError("FlexAttention is not available in this torch build")
     n = branch_ids.shape[0]
+    roots = torch.zeros_like(branch_ids) if root_ids is None else root_ids
 
     def mask_mod(b, h, q, k):
         bk = branch_ids[k]
-        return (k <= q) & ((bk == 0) | (bk == branch_ids[q]))
+        return (k <= q) & ((bk == roots[q]) | (bk == branch_ids[q]))
 
     return create_block_mask(mask_mod, B=None, H=None, Q_LEN=n, KV_LEN=n, device=branch_ids.device,
                              BLOCK_SIZE=block_size)
@@ -74,23 +82,43 @@ def tree_block_mask(branch_ids: torch.Tensor, block_size: int = 128):
 def pack_group(prompt: list[int], completions: list[list[int]], pad_to: int | None = None,
                device: torch.device | str | None = None, mask: str = "auto") -> PackedGroup:
     """Pack prompt + G completions into one tree-masked sequence; mask: "auto" (BlockMask on CUDA), "dense" or "block"."""
-    if len(prompt) == 0:
-        raise ValueError("pack_group: the prompt needs at least one token")
+    return pack_groups([(prompt, completions)], pad_to=pad_to, device=device, mask=mask)
+
+
+def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | None = None,
+                device: torch.device | str | None = None, mask: str = "auto") -> PackedGroup:
+    """Pack several (prompt, completions) groups one after another into one row [1, N] of prefix trees.
+
+    Branch ids run over all groups (group j: its prefix, then its G_j branches), padding last; root_ids give
+    each token its group's prefix id. completion_slices list every completion, group by group.
+    """
     device = torch.device(device) if device is not None else torch.device("cpu")
-    p = len(prompt)
-    toks: list[int] = list(prompt[:-1])
-    pos: list[int] = list(range(p - 1))
-    tgt: list[int] = [0] * (p - 1)          # prefix predictions are not used
-    bid: list[int] = [0] * (p - 1)
+    toks: list[int] = []
+    pos: list[int] = []
+    tgt: list[int] = []
+    bid: list[int] = []
+    root: list[int] = []
     slices: list[slice] = []
-    for i, comp in enumerate(completions):
-        start = len(toks)
-        n = len(comp)
-        toks += ([prompt[-1]] + list(comp[:-1]))[:n]
-        pos += list(range(p - 1, p - 1 + n))
-        tgt += list(comp)
-        bid += [i + 1] * n
-        slices.append(slice(start, start + n))
+    next_id = 0
+    for prompt, completions in groups:
+        if len(prompt) == 0:
+            raise ValueError("pack_group: the prompt needs at least one token")
+        p, prefix_id = len(prompt), next_id
+        toks += prompt[:-1]
+        pos += range(p - 1)
+        tgt += [0] * (p - 1)                # prefix predictions are not used
+        bid += [prefix_id] * (p - 1)
+        root += [prefix_id] * (p - 1)
+        for i, comp in enumerate(completions):
+            start = len(toks)
+            n = len(comp)
+            toks += ([prompt[-1]] + list(comp[:-1]))[:n]
+            pos += range(p - 1, p - 1 + n)
+            tgt += comp
+            bid += [prefix_id + i + 1] * n
+            root += [prefix_id] * n
+            slices.append(slice(start, start + n))
+        next_id = prefix_id + len(completions) + 1
     n_real = len(toks)
     if pad_to is not None:
         if pad_to < n_real:
@@ -99,11 +127,13 @@ def pack_group(prompt: list[int], completions: list[list[int]], pad_to: int | No
         toks += [0] * extra
         pos += [0] * extra
         tgt += [0] * extra
-        bid += [len(completions) + 1] * extra
+        bid += [next_id] * extra            # padding: its own branch and root, seen by no real token
+        root += [next_id] * extra
     as_long = dict(dtype=torch.long, device=device)
     branch_ids = torch.tensor(bid, **as_long)
+    root_ids = torch.tensor(root, **as_long)
     use_block = mask == "block" or (mask == "auto" and device.type == "cuda")
-    attn_mask = tree_block_mask(branch_ids) if use_block else tree_mask_dense(branch_ids)
+    attn_mask = tree_block_mask(branch_ids, root_ids=root_ids) if use_block else tree_mask_dense(branch_ids, root_ids)
     return PackedGroup(
         tokens=torch.tensor(toks, **as_long).unsqueeze(0),
         positions=torch.tensor(pos, **as_long).unsqueeze(0),
@@ -112,4 +142,5 @@ def pack_group(prompt: list[int], completions: list[list[int]], pad_to: int | No
         attn_mask=attn_mask,
         completion_slices=slices,
         n_real=n_real,
+        root_ids=root_ids,
     )

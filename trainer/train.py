@@ -7,11 +7,14 @@ One step of RL (shapes: P prompts per step, G completions each, B = P * G sequen
   3. for each of `minibatches` slices of the groups: log-probs under the current policy (fp32 LM head; flat padded
      batch or prefix-tree merged groups), the policy loss, backward, clip, AdamW step, aux-free bias update
 With rl.scheduler = fifo | shortest | window the groups come from an asynchronous rollout pool instead (see
-trainer.scheduler): generated with the policy of their submission time, trained in the scheduler's order.
+trainer.scheduler): generated with the policy of their submission time, trained in the scheduler's order; arrival
+times come from a virtual token clock (rl.clock=virtual) or from a background generation thread doing continuous
+batching with weight snapshots the trainer publishes after every optimizer step (rl.clock=wall, trainer.rollout_worker).
 
 Writes into the run directory: config.yaml, metrics.jsonl (one JSON object per step, flushed per line),
 train.log, tb/ (TensorBoard events) and ckpt/last.pt (model, optimizer, step, RNG states; atomic replace).
-Runs under torchrun with DDP (WORLD_SIZE > 1): each rank samples its own prompts, gradients are averaged.
+Runs under torchrun (WORLD_SIZE > 1) with DDP or FSDP2 (run.parallel, trainer.parallel): each rank samples its own
+prompts, gradients are averaged.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from agent.errors import UserError
+from trainer import parallel
 from trainer.config import TrainConfig, build_model_config, save_config
 from trainer.envs import Env, Problem, make_env, sft_examples
 from trainer.loss import group_advantages, policy_loss
 from trainer.model import MoETransformer
-from trainer.prefix_tree import pack_group
+from trainer.prefix_tree import pack_groups
 from trainer.scheduler import Rollout, select
 from trainer.tokenizer import CharTokenizer
 
@@ -54,7 +58,7 @@ class LogProbs(torch.nn.Module):
         if temperature != 1.0:
             logits = logits / temperature
         logp_all = torch.log_softmax(logits, dim=-1)
-        lp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        lp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1).clone()   # not a view (FSDP2 output hooks)
         ent = -(logp_all.exp() * logp_all).sum(-1)
         return lp, ent
 
@@ -117,16 +121,16 @@ class Trainer:
         self.env: Env = make_env(cfg.env.name, cfg.env.level)
         self.max_new = cfg.rl.max_new_tokens or self.env.max_answer_chars() + 2
         self.mcfg = build_model_config(cfg, vocab_size=self.tok.vocab_size)
-        if cfg.rl.pack == "tree" and self.world > 1:
-            raise UserError("config: rl.pack=tree runs in one process only; use rl.pack=flat under torchrun")
         self._check_fits()
         torch.manual_seed(cfg.run.seed)
         self.model = MoETransformer(self.mcfg).to(self.device)
-        self.fwd: torch.nn.Module = LogProbs(self.model)
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-            self.fwd = DDP(self.fwd, device_ids=[self.local_rank] if self.device.type == "cuda" else None,
-                           find_unused_parameters=True)   # the "loop" expert path skips experts with no tokens
+        # one process: fwd is LogProbs(model); torchrun: DDP(LogProbs) or FSDP2-sharded in place (trainer.parallel)
+        self.fwd: torch.nn.Module = parallel.wrap(LogProbs(self.model), self.model, cfg.run.parallel, self.device)
+        self.sharded = parallel.is_sharded(self.model)
+        # generation runs on the model itself, or under FSDP2 on a full replica refreshed after optimizer steps
+        self.gen_model = parallel.full_replica(self.model, self.device) if self.sharded else self.model
+        if cfg.run.compile:                    # after wrapping (FSDP2 hooks live on the blocks); generation stays eager
+            self.model.compile_blocks()
         o = cfg.optim
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.sft.lr, betas=(o.beta1, o.beta2),
                                      weight_decay=o.weight_decay, fused=self.device.type == "cuda")
@@ -140,6 +144,8 @@ class Trainer:
         self.pool: list[Rollout] = []
         self.running: list[tuple[float, int]] = []
         self.clock, self.next_rid, self.idle_time, self.busy_time = 0.0, 0, 0.0, 0.0
+        self.worker = None                     # rl.clock=wall: trainer.rollout_worker.RolloutWorker, started lazily
+        self.wall_mark: float | None = None    # rl.clock=wall: when the trainer last got its groups
         self._prepare_run_dir(resume)
         self.tb = self._tensorboard()
         if resume:
@@ -167,6 +173,8 @@ class Trainer:
         """Refuse a model whose weights + grads + AdamW state cannot fit in free memory (says so, in numbers)."""
         n = _count_params(self.mcfg)
         need = n * 16                                    # fp32 weights, grads, two AdamW moments
+        if self.world > 1 and self.cfg.run.parallel == "fsdp2":
+            need = n * 16 // self.world + n * 4         # the shards, plus the full replica used for generation
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             where = f"GPU {self.device}"
@@ -226,12 +234,18 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self) -> None:
-        """Atomically replace ckpt/last.pt with the current state (rank 0)."""
+        """Atomically replace ckpt/last.pt with the current state (written by rank 0; under FSDP2 every rank
+        takes part in gathering the full state dicts). RNG states are kept per rank."""
+        model_sd, opt_sd = parallel.full_state(self.model, self.opt)
+        rng = {"py_rng": self.rng.getstate(), "gen_rng": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
+        rank_rng = [rng]
+        if self.world > 1:
+            rank_rng = [None] * self.world
+            dist.all_gather_object(rank_rng, rng)
         if self.is_main:
             state = {
-                "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
-                "version": self.version, "config": self.cfg.to_dict(), "py_rng": self.rng.getstate(),
-                "gen_rng": self.gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "model": model_sd, "optimizer": opt_sd, "step": self.step, "version": self.version,
+                "config": self.cfg.to_dict(), **rng, "rank_rng": rank_rng,    # top-level RNG keys: rank 0's
             }
             tmp = self.ckpt_path.with_suffix(".tmp")
             torch.save(state, tmp)
@@ -240,13 +254,21 @@ class Trainer:
         self._barrier()
 
     def _load_checkpoint(self) -> None:
-        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["optimizer"])
+        state = torch.load(self.ckpt_path, map_location="cpu" if self.sharded else self.device, weights_only=False)
+        parallel.load_state(self.model, self.opt, state["model"], state["optimizer"])
+        self._refresh_gen_model()
         self.step, self.version = state["step"], state["version"]
-        self.rng.setstate(state["py_rng"])
-        self.gen.set_state(state["gen_rng"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
+        rank_rng = state.get("rank_rng") or [state]
+        if self.rank < len(rank_rng):
+            rng = rank_rng[self.rank]
+            self.rng.setstate(rng["py_rng"])
+            self.gen.set_state(rng["gen_rng"].cpu())
+            torch.set_rng_state(rng["torch_rng"].cpu())
+        else:                      # a checkpoint of fewer processes: this rank gets fresh seeds for this step
+            seed = (self.cfg.run.seed * 1000 + self.rank) * 1_000_003 + self.step
+            self.rng.seed(seed)
+            self.gen.manual_seed(seed + 1)
+            torch.set_rng_state(rank_rng[0]["torch_rng"].cpu())
         self.last_good_step = self.step
         self.write_metrics({"event": "resume", "from_step": self.step})
         self.log(f"resumed from {self.ckpt_path} at step {self.step} (later lines supersede earlier ones of the "
@@ -256,13 +278,19 @@ class Trainer:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"config: run.init_from: checkpoint {p} not found")
-        state = torch.load(p, map_location=self.device, weights_only=False)
+        state = torch.load(p, map_location="cpu" if self.sharded else self.device, weights_only=False)
         try:
-            self.model.load_state_dict(state["model"])
+            parallel.load_state(self.model, None, state["model"], None)
         except RuntimeError as exc:
             raise UserError(f"config: run.init_from: {p} does not match this model ({str(exc).splitlines()[0]})") \
                 from None
+        self._refresh_gen_model()
         self.log(f"initialised weights from {p}")
+
+    def _refresh_gen_model(self) -> None:
+        """FSDP2: copy the current (gathered) weights into the generation replica; a collective on every rank."""
+        if self.gen_model is not self.model:
+            parallel.refresh_replica(self.gen_model, self.model)
 
     # ------------------------------------------------------------------ distributed helpers
     def _barrier(self) -> None:
@@ -296,17 +324,19 @@ class Trainer:
         for b, c in enumerate(comps):
             mask[b, : len(c)] = 1.0
         if self.cfg.rl.pack == "tree":
-            lps, ents = [], []
-            for g in groups:
-                # FlexAttention block masks need head_dim >= 16; smaller heads use the dense tree mask
-                mask_kind = "auto" if self.mcfg.head_dim >= 16 else "dense"
-                pg = pack_group(g.prompt, g.completions, device=self.device, mask=mask_kind)
-                lp, ent = self.fwd(pg.tokens, pg.targets, positions=pg.positions, attn_mask=pg.attn_mask,
-                                   temperature=self.cfg.rl.temperature)
-                for s in pg.completion_slices:
-                    pad = width - (s.stop - s.start)
-                    lps.append(F.pad(lp[0, s], (0, pad)))
-                    ents.append(F.pad(ent[0, s], (0, pad)))
+            # every group of this rank's minibatch as one prefix tree, all trees in one row [1, N]: one forward
+            # (one gradient sync under DDP, one all-gather per block under FSDP2). FlexAttention block masks
+            # need head_dim >= 16; smaller heads use the dense tree mask
+            mask_kind = "auto" if self.mcfg.head_dim >= 16 else "dense"
+            n_real = sum(len(g.prompt) - 1 + sum(len(c) for c in g.completions) for g in groups)
+            step = max(128, 1 << max(0, n_real.bit_length() - 4))   # >= 8 buckets per octave, multiples of 128
+            bucket = -(-n_real // step) * step        # few distinct shapes for the compiled FlexAttention
+            pg = pack_groups([(g.prompt, g.completions) for g in groups], pad_to=bucket, device=self.device,
+                             mask=mask_kind)
+            lp, ent = self.fwd(pg.tokens, pg.targets, positions=pg.positions, attn_mask=pg.attn_mask,
+                               temperature=self.cfg.rl.temperature)                      # [1, N]
+            lps = [F.pad(lp[0, s], (0, width - (s.stop - s.start))) for s in pg.completion_slices]
+            ents = [F.pad(ent[0, s], (0, width - (s.stop - s.start))) for s in pg.completion_slices]
             return torch.stack(lps), torch.stack(ents), mask
         prompts = [g.prompt for g in groups for _ in g.completions]
         seqs = [p + c for p, c in zip(prompts, comps, strict=True)]
@@ -323,8 +353,9 @@ class Trainer:
         problems = [self.env.sample(self.rng) for _ in range(n)]
         prompts = [self.tok.encode(p.prompt, bos=True) for p in problems]
         g = self.cfg.rl.group_size
-        out = self.model.generate([p for p in prompts for _ in range(g)], max_new_tokens=self.max_new,
-                                  temperature=self.cfg.rl.temperature, eos_id=self.tok.eos_id, generator=self.gen)
+        out = self.gen_model.generate([p for p in prompts for _ in range(g)], max_new_tokens=self.max_new,
+                                      temperature=self.cfg.rl.temperature, eos_id=self.tok.eos_id,
+                                      generator=self.gen)
         groups = []
         for i, (prob, prompt) in enumerate(zip(problems, prompts, strict=True)):
             comps = out.tokens[i * g:(i + 1) * g]
@@ -338,6 +369,8 @@ class Trainer:
         if self.cfg.rl.scheduler == "sync":
             return self.generate_groups(p), {}
         rl = self.cfg.rl
+        if rl.clock == "wall":
+            return self._wall_groups()
         cap = rl.gen_slots + rl.window + p
         while True:
             while self.running and self.running[0][0] <= self.clock:
@@ -369,6 +402,47 @@ class Trainer:
                 "pool_size": len(self.pool)}
         return [r.payload for r in chosen], info
 
+    def _wall_groups(self) -> tuple[list[Group], dict]:
+        """Groups from the background generation thread, picked by the scheduler on real arrival times.
+
+        Utilisation = trainer busy seconds / (busy + seconds blocked waiting for the scheduler's batch).
+        """
+        from trainer.rollout_worker import RolloutWorker, weights_copy
+        rl, p = self.cfg.rl, self.cfg.rl.prompts_per_step
+        if self.worker is None:
+            self.worker = RolloutWorker(self.mcfg, self.env, self.tok, slots=rl.gen_slots, group_size=rl.group_size,
+                                        max_new=self.max_new, temperature=rl.temperature,
+                                        cap=rl.gen_slots + rl.window + p, state=weights_copy(self.gen_model),
+                                        version=self.version, device=self.device,
+                                        seed=self.cfg.run.seed * 1000 + self.rank + 2)
+        start = time.monotonic()
+        busy = start - self.wall_mark if self.wall_mark is not None else 0.0
+        chosen, waited = self.worker.take(rl.scheduler, p, rl.window)
+        self.wall_mark = time.monotonic()
+        self.busy_time += busy
+        self.idle_time += waited
+        lag = [self.version - r.version for r in chosen]
+        info = {"staleness_mean": sum(lag) / len(lag), "staleness_max": max(lag), "staleness_each": lag,
+                "sched_rids": [r.rid for r in chosen],
+                "sched_utilisation": self.busy_time / max(1e-9, self.busy_time + self.idle_time),
+                "sched_wait_s": waited, "sched_busy_s": busy,
+                "sched_max_wait_s": max(self.wall_mark - r.arrival for r in chosen),
+                "pool_size": self.worker.pool_size()}
+        return [r.payload for r in chosen], info
+
+    def _publish_weights(self) -> None:
+        """rl.clock=wall: hand the weights of the new policy version to the generation thread."""
+        if self.worker is not None:
+            from trainer.rollout_worker import weights_copy
+            self.worker.publish(weights_copy(self.gen_model), self.version)   # unsharded, refreshed per step
+
+    def _stop_worker(self) -> None:
+        """Stop and join the generation thread, if any."""
+        if self.worker is not None:
+            worker, self.worker = self.worker, None
+            if not worker.close(timeout=30.0):
+                self.log("warning: the rollout worker did not stop within 30 s (left as a daemon thread)")
+
     def _optimizer_step(self, loss: torch.Tensor, lr: float) -> tuple[float, bool]:
         """Backward, clip, AdamW step and aux-free bias update; returns (grad norm, grads finite)."""
         for pg in self.opt.param_groups:
@@ -385,6 +459,8 @@ class Trainer:
             for m in self.model.moe_layers():            # keep the selection bias identical on every rank
                 dist.all_reduce(m.router_bias)
                 m.router_bias /= self.world
+        if self.step >= self.cfg.sft.steps - 1:          # generation follows (RL, or the eval after SFT)
+            self._refresh_gen_model()
         return gnorm, True
 
     def _check_finite(self, loss: torch.Tensor, phase: str, extra: dict, what: str = "loss") -> None:
@@ -473,6 +549,7 @@ class Trainer:
                 if not ok:
                     self._check_finite(torch.tensor(gnorm), "rl", {}, what="gradient norm")
                 self.version += 1
+                self._publish_weights()
                 n_tok = float(mask.sum())
                 seq_len = max(len(g.prompt) + max(len(c) for c in g.completions) for g in mb)
                 train_tokens += sum(len(g.prompt) + len(c) for g in mb for c in g.completions)
@@ -501,8 +578,8 @@ class Trainer:
         """Greedy accuracy on n fresh problems (its own RNG, so training draws are unaffected)."""
         rng = random.Random(12345 + self.rank)
         problems = [self.env.sample(rng) for _ in range(n)]
-        out = self.model.generate([self.tok.encode(p.prompt, bos=True) for p in problems], self.max_new,
-                                  temperature=0.0, eos_id=self.tok.eos_id)
+        out = self.gen_model.generate([self.tok.encode(p.prompt, bos=True) for p in problems], self.max_new,
+                                      temperature=0.0, eos_id=self.tok.eos_id)
         acc = sum(self.env.reward(p, self.tok.completion_text(c)) for p, c in zip(problems, out.tokens, strict=True))
         (acc_m,) = self._all_mean([acc / n])
         return acc_m
@@ -521,7 +598,7 @@ class Trainer:
         if self.step == 0:
             self.log(f"model {self.model.num_params() / 1e6:.2f}M params ({self.model.num_params(True) / 1e6:.2f}M "
                      f"active), env {cfg.env.name} level {cfg.env.level}, loss {cfg.rl.loss}, device {self.device}, "
-                     f"world {self.world}")
+                     f"world {self.world}" + (f" ({cfg.run.parallel})" if self.world > 1 else ""))
         last: dict = {}
         try:
             while self.step < n_sft + n_rl:
@@ -550,7 +627,8 @@ class Trainer:
         return last
 
     def close(self) -> None:
-        """Flush and close files (rank 0) and leave the process group."""
+        """Stop the generation thread, flush and close files (rank 0) and leave the process group."""
+        self._stop_worker()
         if self.is_main:
             if self.tb is not None:
                 self.tb.flush()
@@ -558,7 +636,7 @@ class Trainer:
             self.metrics_f.close()
             self.log_f.close()
         if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+            parallel.shutdown()
 
 
 def _summary(rec: dict) -> str:
@@ -580,6 +658,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False) -> dict:
     try:
         return trainer.run()
     except BaseException:
+        trainer._stop_worker()
         if trainer.is_main and not trainer.metrics_f.closed:
             trainer.metrics_f.close()
             trainer.log_f.close()
