@@ -11,7 +11,8 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
 stamp=.venv/.evoforge-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q -e ".[dev,plots]"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  # constraints.txt pins the numeric stack the recorded competition scores were checked with
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev,plots]"
   touch "$stamp"
 fi
