@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.errors import UserError
+from agent.sandbox.reaper import would_remove
 
 console = Console(highlight=False)
 app = typer.Typer(help="Docker sandbox containers: list them, remove those left by killed runs.",
@@ -60,7 +61,7 @@ def prune_cmd(
 ) -> None:
     """Remove sandbox containers whose owner process on this host is gone (killed runs); --all: every one."""
     rows = _containers(everything, dry_run)
-    doomed = {r.id for r in rows if everything or r.owner == "dead"} if dry_run else set()
+    doomed = {r.id for r in rows if would_remove(r, everything)} if dry_run else set()
     if dry_run:
         title = f"{len(doomed)} of {len(rows)} sandbox containers would be removed"
     else:

@@ -392,6 +392,24 @@ class MoETransformer(nn.Module):
         return self.norm(x)[:, -1]
 
     @torch.no_grad()
+    def sample_next(self, h: torch.Tensor, temperature: float, top_k: int | None = None,
+                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Next tokens [N] from hidden states h [N, D] and their log-probs [N] under the distribution sampled
+        from (fp32 LM head; temperature and top-k applied; the raw model distribution when greedy)."""
+        logits = self.logits(h, fp32=True)                                                   # [N, V]
+        if temperature == 0:
+            logp = torch.log_softmax(logits, -1)
+            nxt = logp.argmax(-1)
+        else:
+            logits = logits / temperature
+            if top_k is not None and top_k < logits.shape[-1]:
+                kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            logp = torch.log_softmax(logits, -1)
+            nxt = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+        return nxt, logp.gather(-1, nxt.unsqueeze(1)).squeeze(1)
+
+    @torch.no_grad()
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0,
                  eos_id: int | None = None, top_k: int | None = None,
                  generator: torch.Generator | None = None) -> GenerateOutput:
@@ -427,18 +445,7 @@ class MoETransformer(nn.Module):
         out_lp: list[list[float]] = [[] for _ in range(bsz)]
         done = torch.zeros(bsz, dtype=torch.bool, device=dev)
         for step in range(max_new_tokens):
-            logits = self.logits(h, fp32=True)                                               # [B, V]
-            if temperature == 0:
-                logp = torch.log_softmax(logits, -1)
-                nxt = logp.argmax(-1)
-            else:
-                logits = logits / temperature
-                if top_k is not None and top_k < logits.shape[-1]:
-                    kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                logp = torch.log_softmax(logits, -1)
-                nxt = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
-            lp = logp.gather(-1, nxt.unsqueeze(1)).squeeze(1)
+            nxt, lp = self.sample_next(h, temperature, top_k, generator)                     # [B], [B]
             for b in range(bsz):
                 if not done[b]:
                     out_tok[b].append(int(nxt[b]))

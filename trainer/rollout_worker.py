@@ -247,14 +247,7 @@ class RolloutWorker:
 
     def _sample(self, model: MoETransformer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Next tokens [N] and their log-probs [N] under the sampling distribution (fp32 LM head)."""
-        logits = model.logits(h, fp32=True)                                     # [N, V]
-        if self.temperature == 0:
-            logp = torch.log_softmax(logits, -1)
-            nxt = logp.argmax(-1)
-        else:
-            logp = torch.log_softmax(logits / self.temperature, -1)
-            nxt = torch.multinomial(logp.exp(), 1, generator=self.gen).squeeze(1)
-        return nxt, logp.gather(-1, nxt.unsqueeze(1)).squeeze(1)
+        return model.sample_next(h, self.temperature, generator=self.gen)
 
     def _decode_step(self) -> None:
         """One token for every live row: one batched forward per policy version in flight."""

@@ -28,7 +28,7 @@ def split_think_tags(raw: str) -> tuple[str, str]:
     return thinking, rest.lstrip() if parts else rest
 
 
-def _partial_suffix(buf: str, tag: str) -> int:
+def partial_suffix(buf: str, tag: str) -> int:
     """Length of the longest suffix of buf that is a proper prefix of tag."""
     for n in range(min(len(tag) - 1, len(buf)), 0, -1):
         if buf.endswith(tag[:n]):
@@ -76,7 +76,7 @@ class ThinkTagStream:
                 self.saw_close = True
                 continue
             if idx == -1:
-                keep = max(_partial_suffix(self.buf, tag), 0 if self.inside else _partial_suffix(self.buf, CLOSE))
+                keep = max(partial_suffix(self.buf, tag), 0 if self.inside else partial_suffix(self.buf, CLOSE))
                 emit, self.buf = self.buf[: len(self.buf) - keep], self.buf[len(self.buf) - keep:]
                 if emit:
                     out.append(("thinking" if self.inside else "content", emit))

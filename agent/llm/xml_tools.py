@@ -21,6 +21,8 @@ import json
 import re
 from typing import Any
 
+from agent.llm.thinking import partial_suffix
+
 OPEN, CLOSE = "<minimax:tool_call>", "</minimax:tool_call>"
 FORMAT = "minimax_xml"
 _INVOKE = re.compile(r"<invoke\b([^>]*)>(.*?)</invoke>", re.S)
@@ -191,13 +193,6 @@ def extract_markup_calls(content: str, tools: list[dict] | None) -> tuple[str, l
     return (visible.strip() if slots else visible), slots
 
 
-def _partial_suffix(buf: str, tag: str) -> int:
-    for n in range(min(len(tag) - 1, len(buf)), 0, -1):
-        if buf.endswith(tag[:n]):
-            return n
-    return 0
-
-
 class MarkupStream:
     """Splits streamed visible content into ("content", text) and ("tool", markup) pieces as it arrives."""
 
@@ -213,7 +208,7 @@ class MarkupStream:
             tag = CLOSE if self.inside else OPEN
             idx = self.buf.find(tag)
             if idx == -1:
-                keep = _partial_suffix(self.buf, tag)
+                keep = partial_suffix(self.buf, tag)
                 emit, self.buf = self.buf[: len(self.buf) - keep], self.buf[len(self.buf) - keep:]
                 if emit:
                     out.append(("tool" if self.inside else "content", emit))

@@ -124,6 +124,11 @@ def list_containers(client=None) -> list[SandboxContainer]:
     return out
 
 
+def would_remove(c: SandboxContainer, everything: bool = False) -> bool:
+    """Whether prune removes this container: its owner is gone (or `everything`)."""
+    return everything or c.owner == "dead"
+
+
 def prune(everything: bool = False, dry_run: bool = False, client=None) -> list[SandboxContainer]:
     """Remove orphaned sandbox containers (all of them with `everything`); returns every one seen, marked."""
     from docker.errors import DockerException, NotFound
@@ -131,7 +136,7 @@ def prune(everything: bool = False, dry_run: bool = False, client=None) -> list[
     client = client or _client()
     seen = list_containers(client)
     for c in seen:
-        if dry_run or not (everything or c.owner == "dead"):
+        if dry_run or not would_remove(c, everything):
             continue
         try:
             client.containers.get(c.id).remove(force=True)
