@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from agent.errors import UserError
+from common.errors import UserError
 
 app = typer.Typer(
     help="evoforge: an autonomous ML engineer that improves itself.",

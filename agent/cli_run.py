@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.errors import UserError
+from common.errors import UserError
 
 LOCAL_CAVEAT = (
     "The local sandbox is weaker isolation: commands can read anything your user can. "

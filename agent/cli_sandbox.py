@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.errors import UserError
 from agent.sandbox.reaper import would_remove
+from common.errors import UserError
 
 console = Console(highlight=False)
 app = typer.Typer(help="Docker sandbox containers: list them, remove those left by killed runs.",

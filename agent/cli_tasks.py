@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agent.errors import UserError
+from common.errors import UserError
 
 app = typer.Typer(help="MLE-lite competitions: list, show, prepare, validate, grade, baseline.",
                   no_args_is_help=True)

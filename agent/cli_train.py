@@ -13,8 +13,8 @@ from pathlib import Path
 
 import typer
 
-from agent import paths
-from agent.errors import UserError
+from common import paths
+from common.errors import UserError
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent import paths
+from common import paths
 
 HEADER = "# evoforge memory\n\nDated self-critiques, newest at the bottom.\n"
 

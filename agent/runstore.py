@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent import paths
-from agent.errors import UserError
+from common import paths
+from common.errors import UserError
 
 SCHEMA_VERSION = 1
 EVENT_TYPES = frozenset(

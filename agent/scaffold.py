@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from agent import paths
-from agent.errors import UserError
+from common import paths
+from common.errors import UserError
 
 REQUIRED_PHASES = ("start", "nudge", "compact", "reflect")
 

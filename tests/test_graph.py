@@ -5,13 +5,13 @@ import json
 import pytest
 import yaml
 
-from agent.errors import UserError
 from agent.graph.budgets import Budgets
 from agent.graph.runner import resume_run, start_run
 from agent.graph.testing import SOLVE, scripted, toy_env, turn
 from agent.runstore import RunStore
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS
+from common.errors import UserError
 
 
 @pytest.fixture

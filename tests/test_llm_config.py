@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import UserError
 from agent.llm import LLMConfig
+from common.errors import UserError
 
 ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "EVOFORGE_MODEL", "EVOFORGE_LLM_CONFIG")
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from agent.llm import LLMClient, LLMConfig, LLMError
-from agent.paths import ROOT
+from common.paths import ROOT
 from tests.fake_llm_server import FakeLLMServer, call, text, tools
 
 pytestmark = pytest.mark.timeout(60)

@@ -227,7 +227,7 @@ def test_a_run_driven_by_markup_calls_is_solved(tmp_path, monkeypatch):
 
 
 def test_the_switch_is_read_from_the_config_file_and_checked(tmp_path):
-    from agent.errors import UserError
+    from common.errors import UserError
 
     path = tmp_path / "llm.yaml"
     path.write_text("model: MiniMax-M2\nxml_tool_calls: false\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from agent.errors import UserError
+from common.errors import UserError
 from tasks.mle_lite.medals import medal_ranks, rank_score, read_leaderboard, thresholds
 
 

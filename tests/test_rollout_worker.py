@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agent.errors import UserError
+from common.errors import UserError
 from trainer.config import load_config
 from trainer.envs import make_env
 from trainer.model import MoETransformer, get_preset

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from agent.errors import UserError
 from agent.runstore import SCHEMA_VERSION, Emitter, RunStore, list_runs
+from common.errors import UserError
 
 
 def test_events_are_appended_with_schema_seq_and_step(tmp_path):

@@ -117,8 +117,8 @@ def test_engine_script_prints_only_the_export_line():
     require_docker()
     import subprocess
 
-    from agent.paths import ROOT
     from agent.sandbox.image import image_tag
+    from common.paths import ROOT
 
     tag = subprocess.run([ROOT / "scripts" / "build-sandbox-image.sh", "--tag"], capture_output=True, text=True)
     assert tag.stdout.strip() == image_tag()

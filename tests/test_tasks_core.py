@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.errors import UserError
+from common.errors import UserError
 from tasks.mle_lite import metrics
 from tasks.mle_lite.grading import grade_dataframe, grade_file, validate_file
 from tasks.mle_lite.leakage import find_leaks

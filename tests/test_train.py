@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agent.errors import UserError
+from common.errors import UserError
 from trainer.config import load_config
 from trainer.train import Trainer, TrainingStopped, train
 

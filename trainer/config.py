@@ -1,7 +1,7 @@
 """Training configuration: small dataclasses, loaded from YAML, with `--set section.key=value` overrides.
 
 Every field is type-checked; an unknown section or field, a value of the wrong type or out of range
-raises `agent.errors.UserError` naming the field (e.g. "config: rl.group_size must be an int >= 2, got 1").
+raises `common.errors.UserError` naming the field (e.g. "config: rl.group_size must be an int >= 2, got 1").
 The `model` section takes `preset` (a key of trainer.model.PRESETS) plus any ModelConfig field.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import UserError
+from common.errors import UserError
 
 
 @dataclass

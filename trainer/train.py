@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from agent.errors import UserError
+from common.errors import UserError
 from trainer import parallel
 from trainer.config import TrainConfig, build_model_config, save_config
 from trainer.envs import Env, Problem, make_env, sft_examples

@@ -12,8 +12,7 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agent import memory, paths
-from agent.errors import UserError
+from agent import memory
 from agent.graph.budgets import Budgets
 from agent.graph.build import RunContext, build_graph
 from agent.graph.sandboxes import open_sandbox
@@ -22,6 +21,8 @@ from agent.graph.task import load_task
 from agent.runstore import RunStore, new_run_id, now_iso
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS, ToolContext, tool_schemas
+from common import paths
+from common.errors import UserError
 
 POLICIES = ("llm", "heuristic", "replay")
 RECURSION_LIMIT = 100_000

@@ -8,8 +8,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from agent import paths
 from agent.graph.turns import Call, Turn, TurnUsage
+from common import paths
 
 TOY_ID = "toy-binary"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import UserError
+from common.errors import UserError
 
 DEFAULT_MODEL = "MiniMax-M2"
 DEFAULT_CONFIG = Path("~/.config/evoforge/llm.yaml")

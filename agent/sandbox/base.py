@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from agent.errors import UserError
+from common.errors import UserError
 
 # Variables passed to every command besides the sandbox's own (DATA_DIR, WORKSPACE, HOME, ...).
 PASSTHROUGH_ENV = ("LANG", "LC_ALL", "TZ", "TERM")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import UserError
+from common.errors import UserError
 
 
 class ToolError(Exception):

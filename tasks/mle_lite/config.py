@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import UserError
+from common.errors import UserError
 
 MODALITIES = ("tabular", "image", "text", "signal", "sequence", "audio")
 KINDS = ("probability", "float", "nonneg_float", "int", "label", "text")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.errors import UserError
+from common.errors import UserError
 
 
 @dataclass(frozen=True)

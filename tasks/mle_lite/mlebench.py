@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from agent.errors import UserError
+from common.errors import UserError
 from tasks.mle_lite import medals
 from tasks.mle_lite.grading import GradeReport, _one_line
 from tasks.mle_lite.validate import read_csv_text

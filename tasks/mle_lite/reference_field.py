@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from agent.errors import UserError
+from common.errors import UserError
 from tasks.mle_lite import medals
 from tasks.mle_lite.grading import grade_dataframe
 from tasks.mle_lite.registry import get_competition, list_competitions

@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 
-from agent import paths
-from agent.errors import UserError
+from common import paths
+from common.errors import UserError
 from tasks.mle_lite.config import CompetitionConfig, load_config
 
 COMPETITIONS_DIR = Path(__file__).resolve().parent / "competitions"

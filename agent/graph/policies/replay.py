@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.errors import UserError
 from agent.graph.turns import Call, PolicyStop, Turn, TurnUsage
 from agent.runstore import RunStore
+from common.errors import UserError
 
 
 class ReplayPolicy:
