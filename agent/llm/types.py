@@ -24,6 +24,18 @@ class BudgetExceeded(LLMError):
     """The client's own money or token cap (LLMConfig.max_cost_usd / max_total_tokens) is spent."""
 
 
+class EndpointUnusable(LLMError):
+    """Retrying cannot help: bad credentials (401/403), a malformed base URL, no endpoint configured."""
+
+
+class ContextOverflow(LLMError):
+    """The request is longer than the model's context window: compact the history instead of resending it."""
+
+
+class EndpointDown(LLMError):
+    """An outage: the endpoint stayed down, rate-limited or timing out through the retry window; try again later."""
+
+
 @dataclass
 class ToolCall:
     """One tool call of a turn: raw JSON arguments, parsed args, or an error for the model to read."""
