@@ -15,6 +15,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.procs import process_start
+
 log = logging.getLogger(__name__)
 
 LABEL = "org.evoforge.sandbox"            # on every sandbox container (value: the image tag)
@@ -29,28 +31,6 @@ def _boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
-
-
-def process_start(pid: int) -> str | None:
-    """A live process's start time (clock ticks since boot) as text; "" where /proc cannot tell; None if gone."""
-    try:
-        data = Path(f"/proc/{int(pid)}/stat").read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        data = b""
-    if data:
-        fields = data[data.rfind(b")") + 2:].split()
-        if fields[0] == b"Z":           # a zombie: dead, only not yet reaped by its parent
-            return None
-        return fields[19].decode()      # field 22 of stat: starttime
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return None
-    except (OSError, ValueError):
-        pass
-    return ""
 
 
 def owner_labels(pid: int | None = None) -> dict[str, str]:
