@@ -1,75 +1,35 @@
-"""CLI: `evoforge run`, `evoforge resume`, `evoforge runs list|show` with a compact live view."""
+"""CLI: `evoforge run`, `evoforge resume`, `evoforge runs list|show|rm`."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import sys
+import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from agent.cli_output import EXIT_CODES_HELP, Column, ExitCode, err, out, print_json, print_table
+from agent.cli_view import LiveView, format_event
+from common import paths
 from common.errors import UserError
 
 LOCAL_CAVEAT = (
     "The local sandbox is weaker isolation: commands can read anything your user can. "
     "Use --sandbox docker where a Docker engine is available."
 )
-console = Console(highlight=False)
-runs_app = typer.Typer(help="List and inspect run records (runs/<run-id>/).", no_args_is_help=True)
+runs_app = typer.Typer(help="List, inspect and remove run records (runs/<run-id>/), training runs included.",
+                       no_args_is_help=True, rich_markup_mode=None)
 
 
-def _one_line(text: Any, n: int = 110) -> str:
-    s = " ".join(str(text or "").split())
-    return escape(s if len(s) <= n else s[: n - 1] + "…")
-
-
-def live_view(event: dict) -> None:
-    """Print one event as a compact line or two."""
-    t = event.get("type")
-    if t == "run_started":
-        console.print(escape(f"run {event.get('run_id')} · task {event.get('task')} · policy {event.get('policy')}"
-                             f" · model {event.get('model') or '-'} · sandbox {event.get('sandbox')}"))
-    elif t == "model_turn":
-        u = event.get("usage") or {}
-        console.print(f"[bold cyan]turn {event.get('turn')}[/] [dim]({u.get('total_tokens', 0)} tok, "
-                      f"{event.get('latency_s', 0):.1f}s)[/]")
-        if event.get("thinking"):
-            console.print(f"  [dim italic]thinking: {_one_line(event['thinking'])}[/]")
-        if event.get("content"):
-            console.print(f"  {_one_line(event['content'])}")
-        for c in event.get("tool_calls") or []:
-            console.print(f"  [yellow]→ {c['name']}[/] {_one_line(c.get('arguments'), 90)}")
-    elif t == "tool_call":
-        code = event.get("exit_code")
-        colour = "green" if code == 0 else "red"
-        lines = [ln for ln in str(event.get("output") or "").strip().splitlines()
-                 if ln.strip() and not ln.startswith("[exit code")]
-        last = lines[-1] if lines else ""
-        note = {"finished": " (result from before the restart)", "interrupted": " (cut by a restart, not rerun)",
-                "rerun": " (read-only, rerun after a restart)"}.get(event.get("recovered"), "")
-        console.print(f"  [{colour}]← {event.get('name')} exit {code}{note}[/] [dim]{event.get('duration_s', 0):.2f}s "
-                      f"{_one_line(last, 80)}[/]")
-    elif t == "context_compacted":
-        console.print(f"[magenta]context compacted[/]: {event.get('before_tokens')} → {event.get('after_tokens')} "
-                      f"tokens ({event.get('turns_summarised')} turns summarised, {event.get('method')})")
-    elif t == "budget_exhausted":
-        console.print(f"[red]budget exhausted[/]: {_one_line(event.get('reason'), 200)}")
-    elif t == "submission":
-        console.print(f"[bold]submission[/] {_one_line(event.get('source'), 200)}" + (" (auto)" if event.get("auto") else ""))
-    elif t == "grading":
-        console.print(f"[bold]grading[/]: valid {event.get('valid')} · score {event.get('score')} · "
-                      f"medal {event.get('medal') or '-'}" + (f" · {_one_line(event['error'], 200)}" if event.get("error") else ""))
-    elif t == "reflection":
-        console.print(f"[blue]reflection[/] ({event.get('method')}) appended to {event.get('memory_file')}")
-    elif t == "run_finished":
-        console.print(f"[bold]finished[/]: {_one_line(event.get('stop_reason'), 200)} · status {event.get('status')}")
-    elif t == "error":
-        console.print(f"[red]error[/] in {event.get('where')}: {_one_line(event.get('error'), 200)}")
+def complete_run_id(incomplete: str) -> list[str]:
+    """Shell completion: the ids of runs in the runs folder that start with what was typed."""
+    base = paths.runs_dir()
+    try:
+        return sorted(d.name for d in base.iterdir() if d.name.startswith(incomplete) and d.is_dir())
+    except OSError:
+        return []
 
 
 def _reap_leftover_sandboxes() -> None:
@@ -79,7 +39,7 @@ def _reap_leftover_sandboxes() -> None:
     removed = reap_orphans()
     if removed:
         names = ", ".join(c.name for c in removed[:5]) + (" …" if len(removed) > 5 else "")
-        print(f"removed {len(removed)} leftover sandbox container(s) of killed runs: {names}", file=sys.stderr)
+        err.print(escape(f"removed {len(removed)} leftover sandbox container(s) of killed runs: {names}"))
 
 
 def _sigterm_as_interrupt() -> None:
@@ -88,136 +48,267 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def result_of(store: Any) -> dict[str, Any]:
+    """A run's outcome as `run --json` prints it, with the exit status it gives."""
+    meta = store.read_meta()
+    if meta.get("status") == "failed":
+        code = ExitCode.RUN_FAILED
+    elif meta.get("valid"):
+        code = ExitCode.OK
+    else:
+        code = ExitCode.NO_VALID_SUBMISSION
+    keys = ("run_id", "task", "policy", "model", "sandbox", "status", "stop_kind", "stop_reason", "valid", "score",
+            "medal", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s")
+    return {**{k: meta.get(k) for k in keys}, "record": str(store.root), "exit_code": int(code)}
+
+
+def _drive(start: Callable[[Any], Any], run_id: Callable[[], str | None], quiet: bool, as_json: bool) -> None:
+    """Run `start(sink)` with the live view, then print the result and exit with the status it calls for."""
+    from agent.llm.types import LLMError
+
+    view = None if quiet or as_json else LiveView(out)
+    _sigterm_as_interrupt()
+    try:
+        store = start(view)
+    except KeyboardInterrupt:
+        rid = run_id()
+        err.print(f"interrupted: run {rid} is saved; continue it with: evoforge resume {rid}" if rid else
+                  "interrupted before the run was recorded; nothing to resume")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except (OSError, sqlite3.Error) as exc:   # a full or read-only disk under a recorded run
+        rid = run_id()
+        why = getattr(exc, "strerror", None) or str(exc)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        hint = f"; fix it, then continue with: evoforge resume {rid}" if rid else ""
+        err.print(escape(f"error: {why}{where}{hint}"))
+        raise typer.Exit(ExitCode.USAGE) from None
+    except LLMError as exc:                   # the endpoint refused before the run was recorded
+        err.print(escape(f"error: {exc}"))
+        raise typer.Exit(ExitCode.RUN_FAILED) from None
+    finally:
+        if view is not None:
+            view.close()
+    result = result_of(store)
+    if as_json:
+        print_json(result)
+    else:
+        out.print(escape(f"status {result['status']} · stop {result['stop_reason']} · score {result['score']} · "
+                         f"medal {result['medal'] or '-'} · turns {result['turns']} · record {store.root}"))
+    raise typer.Exit(result["exit_code"])
+
+
 def run(
-    task_id: str = typer.Argument(..., help="Competition id (see `evoforge tasks list`)."),
-    model: str = typer.Option(None, "--model", help="Model name at the endpoint (default: EVOFORGE_MODEL or the config)."),
-    policy: str = typer.Option(None, "--policy", help="llm | heuristic | replay (default: llm when an endpoint is configured, else heuristic)."),
-    replay_run: str = typer.Option(None, "--replay-run", help="With --policy replay: the run whose model turns are re-issued."),
-    sandbox: str = typer.Option("auto", "--sandbox", help="docker | local | auto (docker where available). " + LOCAL_CAVEAT),
-    max_turns: int = typer.Option(None, "--max-turns", min=1, help="End the run after this many model turns."),
-    budget_tokens: int = typer.Option(None, "--budget-tokens", min=1, help="End the run after this many tokens."),
-    budget_seconds: float = typer.Option(None, "--budget-seconds", min=0.0, help="End the run after this much wall time."),
-    budget_usd: float = typer.Option(None, "--budget-usd", min=0.0, help="End the run after this much money."),
-    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)."),
-    config: str = typer.Option(None, "--config", help="Model client config file (YAML/TOML)."),
-    run_id: str = typer.Option(None, "--run-id", help="Use this run id instead of a generated one."),
+    task_id: str = typer.Argument(..., metavar="TASK", help="Competition id (see `evoforge tasks list`)."),
+    policy: str = typer.Option(None, "--policy", metavar="llm|heuristic|replay",
+                               help="Who decides each turn (default: llm when a model option is given or an endpoint "
+                                    "is configured, else heuristic; the choice is printed)."),
+    model: str = typer.Option(None, "--model", metavar="NAME",
+                              help="llm: model name at the endpoint (default: EVOFORGE_MODEL or the config)."),
+    base_url: str = typer.Option(None, "--base-url", metavar="URL",
+                                 help="llm: OpenAI-compatible endpoint (default: OPENAI_BASE_URL or the config)."),
+    config: str = typer.Option(None, "--config", metavar="FILE", help="llm: model client config file (YAML/TOML)."),
+    replay_run: str = typer.Option(None, "--replay-run", metavar="RUN",
+                                   help="replay: the run whose model turns are re-issued.",
+                                   autocompletion=complete_run_id),
+    sandbox: str = typer.Option("auto", "--sandbox", metavar="docker|local|auto",
+                                help="Where commands run (auto: docker where available). " + LOCAL_CAVEAT),
+    max_turns: int = typer.Option(None, "--max-turns", metavar="N",
+                                  help="End after N model turns (default: the scaffold's max_turns)."),
+    budget_tokens: int = typer.Option(None, "--budget-tokens", metavar="N", help="End after N tokens (every model "
+                                      "call counts: turns, summaries, reflections)."),
+    budget_seconds: float = typer.Option(None, "--budget-seconds", metavar="S",
+                                         help="End after S seconds of wall time in the run's steps, summed over "
+                                              "resumes; time paused on a model outage does not count unless "
+                                              "--count-outage-time."),
+    count_outage_time: bool = typer.Option(False, "--count-outage-time",
+                                           help="Count time paused on a model outage toward --budget-seconds."),
+    budget_usd: float = typer.Option(None, "--budget-usd", metavar="USD", help="End after this much model spend."),
+    run_id: str = typer.Option(None, "--run-id", metavar="ID", help="Use this run id instead of a generated one."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run id and the result."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the result, as JSON (the run id goes to stderr)."),
 ) -> None:
     """Work one competition end to end: tools in a sandbox, graded submission, reflection into memory.
 
     The local sandbox is weaker isolation: commands can read anything your user can.
+    Ctrl-C stops the run; `evoforge resume RUN_ID` continues it.
     """
     from agent.graph.budgets import Budgets
     from agent.graph.runner import start_run
+    from agent.graph.spec import RunSpec, resolve_policy
 
-    _sigterm_as_interrupt()
+    chosen, why = resolve_policy(policy, model, base_url, config)
+    spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
+                   sandbox=sandbox, run_id=run_id or "",
+                   budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
+    spec.validate()
     _reap_leftover_sandboxes()
-    budgets = Budgets(max_turns, budget_tokens, budget_seconds, budget_usd)
+    created: list[str] = []
+    id_console = err if as_json else out
 
-    def created(rid: str) -> None:
-        print(f"run id: {rid}", flush=True)
+    def on_created(rid: str) -> None:
+        created.append(rid)
+        id_console.print(f"run id: {rid}")
+        if why:
+            err.print(escape(why))
 
-    store = start_run(task_id, policy=policy, model=model, sandbox=sandbox, budgets=budgets, base_url=base_url,
-                      run_id=run_id, replay_run=replay_run, config_file=config,
-                      sink=None if quiet else live_view, on_created=created)
-    _print_result(store)
+    _drive(lambda sink: start_run(spec, sink=sink, on_created=on_created), lambda: created[0] if created else None,
+           quiet, as_json)
 
 
 def resume(
-    run_id: str = typer.Argument(..., help="The run to continue (see `evoforge runs list`)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help="The run to continue: its id or a unique prefix.",
+                                 autocompletion=complete_run_id),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the result."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the result, as JSON."),
 ) -> None:
     """Continue a run that was stopped or killed, from its last completed step.
 
     The run keeps its sandbox kind; the local sandbox is weaker isolation: commands can read
     anything your user can.
     """
-    from agent.graph.runner import resume_run
+    from agent.graph.runner import is_finished, resume_run
+    from agent.runstore import RunStore
 
-    _sigterm_as_interrupt()
     _reap_leftover_sandboxes()
-    print(f"run id: {run_id}", flush=True)
-    store = resume_run(run_id, sink=None if quiet else live_view)
-    _print_result(store)
+    store = RunStore.open(run_id)
+    (err if as_json else out).print(f"run id: {store.run_id}")
+    if is_finished(store):
+        err.print(f"run {store.run_id} had already finished; nothing to resume")
+        _drive(lambda sink: store, lambda: store.run_id, True, as_json)
+    _drive(lambda sink: resume_run(store.run_id, sink=sink), lambda: store.run_id, quiet, as_json)
 
 
-def _print_result(store) -> None:
-    meta = store.read_meta()
-    console.print(escape(f"status {meta.get('status')} · stop {meta.get('stop_reason')} · score {meta.get('score')} · "
-                         f"medal {meta.get('medal') or '-'} · turns {meta.get('turns')} · record {store.root}"))
+# -- runs list | show | rm -----------------------------------------------------------------------------
+RUN_COLUMNS = [
+    Column("run_id", "id", keep=True), Column("status", "status"), Column("score", "score", right=True),
+    Column("medal", "medal"), Column("task", "task", wide=True), Column("kind", "kind", wide=True),
+    Column("policy", "policy", wide=True), Column("model", "model", wide=True),
+    Column("turns", "turns", wide=True, right=True), Column("tokens", "tokens", wide=True, right=True),
+    Column("cost_usd", "cost", wide=True, right=True), Column("started", "started", wide=True),
+]
 
 
-def _pid_alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-        return True
-    except (OSError, TypeError, ValueError):
-        return False
+def _row(meta: dict) -> dict[str, Any]:
+    from agent.runstore import effective_status
 
-
-def effective_status(meta: dict) -> str:
-    """meta's status, with a 'running' run whose process is gone shown as 'killed'."""
-    status = meta.get("status", "?")
-    if status == "running" and not _pid_alive(meta.get("pid")):
-        return "killed"
-    return status
+    return {"run_id": meta.get("run_id"), "kind": meta.get("kind", "attempt"), "task": meta.get("task"),
+            "policy": meta.get("policy"), "model": meta.get("model"), "status": effective_status(meta),
+            "turns": meta.get("turns"), "tokens": meta.get("tokens"), "cost_usd": meta.get("cost_usd"),
+            "score": meta.get("score"), "medal": meta.get("medal"), "valid": meta.get("valid"),
+            "started": str(meta.get("created") or "")[:19].replace("T", " ") or None}
 
 
 @runs_app.command("list")
-def runs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List runs, newest first: id, task, model, status, turns, score, medal, started."""
+def runs_list(
+    wide: bool = typer.Option(False, "--wide", "-w", help="More columns: task, kind, policy, model, turns, tokens, "
+                                                          "cost, started."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (every field) instead of a table."),
+) -> None:
+    """List runs, newest first: agent runs and training runs (kind "train"). Piped: TSV with a header."""
     from agent.runstore import list_runs
 
-    metas = list_runs()
-    rows = [{"run_id": m.get("run_id"), "task": m.get("task"), "model": m.get("model") or m.get("policy"),
-             "policy": m.get("policy"), "status": effective_status(m), "turns": m.get("turns"),
-             "score": m.get("score"), "medal": m.get("medal"), "started": m.get("created")} for m in metas]
+    rows = [_row(m) for m in list_runs()]
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return
-    table = Table(title=f"{len(rows)} runs")
-    for col in ("id", "task", "model", "status", "turns", "score", "medal", "started"):
-        table.add_column(col)
-    for r in rows:
-        score = f"{r['score']:.5g}" if isinstance(r["score"], (int, float)) else "-"
-        table.add_row(str(r["run_id"]), str(r["task"]), str(r["model"]), r["status"], str(r["turns"] or 0), score,
-                      str(r["medal"] or "-"), str(r["started"] or "")[:19])
-    console.print(table)
+    print_table(rows, RUN_COLUMNS, wide=wide, title=f"{len(rows)} runs in {paths.runs_dir()}")
+
+
+def _counts(events: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.get("type", "?")] = counts.get(e.get("type", "?"), 0) + 1
+    return counts
+
+
+SHOWN = ("run_id", "task", "policy", "model", "sandbox", "scaffold_commit", "created", "updated", "stop_reason",
+         "score", "medal", "valid", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s", "budgets")
 
 
 @runs_app.command("show")
 def runs_show(
-    run_id: str = typer.Argument(..., help="The run to show."),
-    events: bool = typer.Option(False, "--events", help="Also replay every event in the live view's format."),
+    run_id: str = typer.Argument(..., metavar="RUN", help="The run: its id or a unique prefix.",
+                                 autocompletion=complete_run_id),
+    events: bool = typer.Option(False, "--events", help="Also show every event (in the live view's format)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: meta, status, event counts, score, reflection "
+                                                       "(and the events with --events)."),
 ) -> None:
-    """Show a run's meta, event counts, grading and reflection."""
-    from agent.runstore import RunStore
+    """Show a run's meta, event counts, grading and reflection (a training run: its config and last metrics)."""
+    from agent.runstore import RunStore, effective_status, find_run, is_training_run, training_summary
 
-    store = RunStore.open(run_id)
-    meta = store.read_meta()
+    root = find_run(run_id)
+    if is_training_run(root):
+        summary = training_summary(root)
+        if as_json:
+            print_json(summary)
+            return
+        for key, value in summary.items():
+            out.print(escape(f"{key}: {value}"))
+        out.print(escape(f"record: {root} (config.yaml, metrics.jsonl, train.log)"))
+        return
+    store = RunStore(root)
+    try:
+        meta, problem = store.read_meta(), None
+    except UserError as exc:
+        meta, problem = {"run_id": store.run_id}, str(exc)
     evs = store.read_events()
-    counts: dict[str, int] = {}
-    for e in evs:
-        counts[e.get("type", "?")] = counts.get(e.get("type", "?"), 0) + 1
-    for key in ("run_id", "task", "policy", "model", "sandbox", "scaffold_commit", "created", "updated",
-                "stop_reason", "score", "medal", "turns", "tokens", "cost_usd", "budgets"):
-        console.print(f"[bold]{key}[/]: {escape(str(meta.get(key)))}")
-    console.print(f"[bold]status[/]: {effective_status(meta)}")
-    console.print(f"[bold]events[/]: {len(evs)} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
-    if store.score_path.exists():
-        console.print(f"[bold]score.json[/]: {escape(store.score_path.read_text().strip())}")
-    for e in evs:
+    reflection = next((e.get("text") for e in reversed(evs) if e.get("type") == "reflection"), None)
+    score = store.score_path.read_text().strip() if store.score_path.exists() else None
+    status = "unreadable" if problem else effective_status(meta)
+    if as_json:
+        import json
+
+        doc = {"meta": meta, "status": status, "problem": problem, "event_counts": _counts(evs),
+               "score": json.loads(score) if score else None, "reflection": reflection, "record": str(root)}
         if events:
-            live_view(e)
-        elif e.get("type") == "reflection":
-            console.print(f"[bold]reflection[/]:\n{escape(str(e.get('text')))}")
+            doc["events"] = evs
+        print_json(doc)
+        return
+    if problem:
+        err.print(escape(f"warning: {problem}"))
+    for key in SHOWN:
+        if key in meta:
+            out.print(f"[bold]{key}[/]: {escape(str(meta.get(key)))}")
+    out.print(f"[bold]status[/]: {status}")
+    out.print(f"[bold]events[/]: {len(evs)} ({escape(', '.join(f'{k} {v}' for k, v in _counts(evs).items()))})")
+    if score:
+        out.print(f"[bold]score.json[/]: {escape(score)}")
+    if events:
+        for e in evs:
+            for line in format_event(e):
+                out.print(line)
+    elif reflection:
+        out.print(f"[bold]reflection[/]:\n{escape(str(reflection))}")
+
+
+@runs_app.command("rm")
+def runs_rm(
+    run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Runs to delete: ids or unique prefixes.",
+                                        autocompletion=complete_run_id),
+    force: bool = typer.Option(False, "--force", "-f", help="Also delete a run whose process is still running."),
+) -> None:
+    """Delete run folders (record, workspace, checkpoint), agent and training runs alike."""
+    from agent.runstore import LIVE, effective_status, find_run, is_training_run, remove_run
+
+    roots = [find_run(r) for r in run_ids]   # every name checked before anything is deleted
+    for root in roots:
+        if not is_training_run(root) and not force:
+            from agent.runstore import RunStore
+
+            try:
+                live = effective_status(RunStore(root).read_meta()) in LIVE
+            except UserError:
+                live = False
+            if live:
+                raise UserError(f"run {root.name} is still running; stop it first, or use --force")
+    for root in roots:
+        remove_run(root.name, root.parent)
+        out.print(escape(f"removed {root}"))
 
 
 def register(app: typer.Typer) -> None:
     """Add `run`, `resume` and the `runs` group to the root app."""
-    app.command("run")(run)
-    app.command("resume")(resume)
+    app.command("run", epilog=EXIT_CODES_HELP)(run)
+    app.command("resume", epilog=EXIT_CODES_HELP)(resume)
     app.add_typer(runs_app, name="runs")
 
-
-__all__ = ["register", "UserError"]

@@ -1,10 +1,16 @@
-"""Run records under `runs/<run-id>/`: append-only events.jsonl, meta.json, workspace, submission, score."""
+"""Run records under `runs/<run-id>/`: append-only events.jsonl, meta.json, workspace, submission, score.
+
+The runs folder also holds training runs (`evoforge train`: config.yaml, metrics.jsonl, no meta.json);
+`list_runs` and `find_run` see both kinds.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,12 +18,16 @@ from typing import Any
 
 from common import paths
 from common.errors import UserError
+from common.procs import pid_alive
 
 SCHEMA_VERSION = 1
 EVENT_TYPES = frozenset(
     {
         "run_started",
         "model_turn",
+        "model_outage",
+        "model_back",
+        "context_overflow",
         "tool_started",
         "tool_call",
         "context_compacted",
@@ -87,30 +97,51 @@ class RunStore:
     # -- creation / lookup -------------------------------------------------
     @classmethod
     def create(cls, run_id: str, base: Path | None = None) -> RunStore:
-        """Create a fresh run directory; UserError if the id is taken or malformed."""
-        if not run_id or "/" in run_id or run_id.startswith(".") or run_id in ("..",):
-            raise UserError(f"invalid run id {run_id!r}: use letters, digits, '-' and '_'")
-        root = (base or paths.runs_dir()) / run_id
-        if root.exists():
+        """Create a fresh run directory; UserError if the id is taken or malformed, or the folder unwritable.
+
+        A folder left by a start that died before writing meta.json (nothing ran in it) is taken over.
+        """
+        check_run_id(run_id)
+        base = base or paths.runs_dir()
+        root = base / run_id
+        if root.exists() and not _unstarted(root):
             raise UserError(f"run {run_id!r} already exists at {root}; pick another --run-id")
-        (root / "workspace").mkdir(parents=True)
+        try:
+            if root.exists():
+                shutil.rmtree(root)
+            (root / "workspace").mkdir(parents=True)
+        except OSError as exc:
+            raise runs_dir_error(exc, base) from None
         return cls(root)
 
     @classmethod
-    def open(cls, run_id: str, base: Path | None = None) -> RunStore:
-        """Open an existing run; UserError naming the runs folder if it is not there."""
-        root = (base or paths.runs_dir()) / run_id
+    def open(cls, ref: str, base: Path | None = None) -> RunStore:
+        """Open an existing run by id or unique id prefix; UserError naming the runs folder if it is not there."""
+        root = find_run(ref, base)
         if not (root / "meta.json").is_file():
-            raise UserError(f"no run {run_id!r} in {root.parent} (see `evoforge runs list`)")
+            raise UserError(f"{root.name} is a training run (evoforge train), not an agent run")
         return cls(root)
+
+    def discard(self) -> None:
+        """Remove the record of a run whose start failed before anything ran (no orphan record is left)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     # -- meta --------------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
-        """meta.json as a dict ({} when missing)."""
+        """meta.json as a dict ({} when missing); UserError when it cannot be read or parsed."""
         try:
-            return json.loads(self.meta_path.read_text())
+            meta = json.loads(self.meta_path.read_text())
         except FileNotFoundError:
             return {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{self.meta_path} is corrupt ({exc}); the run cannot be continued: "
+                            f"remove it with `evoforge runs rm {self.run_id}`") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {self.meta_path}: {exc.strerror}") from None
+        if not isinstance(meta, dict):
+            raise UserError(f"{self.meta_path} is corrupt (not a JSON object); remove the run with "
+                            f"`evoforge runs rm {self.run_id}`")
+        return meta
 
     def write_meta(self, meta: dict[str, Any], sync: bool = True) -> None:
         """Replace meta.json atomically (write a temp file, fsync when sync, rename)."""
@@ -201,9 +232,112 @@ class Emitter:
         return event
 
 
-def list_runs(base: Path | None = None) -> list[dict[str, Any]]:
-    """meta.json of every run under the runs folder, newest first."""
+LIVE = ("running", "paused")    # statuses of a run whose process may still be working on it
+
+
+def effective_status(meta: dict[str, Any]) -> str:
+    """meta's status, with a live status whose process is gone (kill -9, reboot) shown as "killed"."""
+    status = str(meta.get("status", "?"))
+    if status in LIVE and not pid_alive(meta.get("pid"), meta.get("pid_start")):
+        return "killed"
+    return status
+
+
+def check_run_id(run_id: str) -> None:
+    """UserError unless run_id is a plain folder name (letters, digits, '-', '_', '.'; not starting with '.')."""
+    if not run_id or "/" in run_id or run_id.startswith(".") or "\0" in run_id:
+        raise UserError(f"invalid run id {run_id!r}: use letters, digits, '-' and '_'")
+
+
+def runs_dir_error(exc: OSError, base: Path) -> UserError:
+    """The one-line error for a runs folder that cannot be written (read-only, full, a file, …)."""
+    fix = "set EVOFORGE_RUNS to a writable folder"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return UserError(f"no space left for runs in {base}: free some space or {fix}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return UserError(f"the runs folder {base} is not writable ({exc.strerror}): {fix}")
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST) or base.is_file():
+        return UserError(f"the runs folder {base} is a file, not a folder: {fix}")
+    return UserError(f"cannot create a run in {base}: {exc.strerror or exc}: {fix}")
+
+
+def _unstarted(root: Path) -> bool:
+    """Whether a run folder holds nothing but what a start writes before meta.json (an empty workspace)."""
+    try:
+        names = {p.name for p in root.iterdir()}
+        return names <= {"workspace", "initial_state.json", "meta.json.tmp"} and not any(
+            (root / "workspace").iterdir() if (root / "workspace").is_dir() else [])
+    except OSError:
+        return False
+
+
+def is_training_run(path: Path) -> bool:
+    """Whether a folder of the runs folder is a training run (`evoforge train`: config.yaml, no meta.json)."""
+    return (path / "config.yaml").is_file() and not (path / "meta.json").exists()
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "meta.json").is_file() or is_training_run(path)
+
+
+def _runs_base(base: Path | None) -> Path:
     base = base or paths.runs_dir()
+    if base.exists() and not base.is_dir():
+        raise UserError(f"the runs folder {base} is a file, not a folder: set EVOFORGE_RUNS to a folder")
+    return base
+
+
+def find_run(ref: str, base: Path | None = None) -> Path:
+    """The folder of the run named `ref`, or of the one run whose id starts with `ref`; UserError otherwise."""
+    base = _runs_base(base)
+    check_run_id(ref)
+    exact = base / ref
+    if _is_run(exact):
+        return exact
+    matches = sorted(d for d in base.iterdir() if d.name.startswith(ref) and _is_run(d)) if base.is_dir() else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UserError(f"no run {ref!r} in {base} (see `evoforge runs list`)")
+    names = ", ".join(d.name for d in matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+    raise UserError(f"run id prefix {ref!r} matches {len(matches)} runs ({names}): give more of the id")
+
+
+def training_summary(path: Path) -> dict[str, Any]:
+    """A training run as `runs list` shows it: id, kind "train", env as task, last step, final accuracy."""
+    import yaml
+
+    row: dict[str, Any] = {"run_id": path.name, "kind": "train", "policy": "train", "status": "stopped"}
+    try:
+        cfg = yaml.safe_load((path / "config.yaml").read_text()) or {}
+        row["task"] = f"train:{(cfg.get('env') or {}).get('name', '?')}"
+        row["model"] = (cfg.get("model") or {}).get("preset")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+        row["task"] = "train:?"
+    metrics = path / "metrics.jsonl"
+    try:
+        lines = metrics.read_text().splitlines()
+        row["created"] = datetime.fromtimestamp((path / "config.yaml").stat().st_mtime, UTC).isoformat()
+        row["updated"] = datetime.fromtimestamp(metrics.stat().st_mtime, UTC).isoformat()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec.get("step"), int):
+            row["turns"] = rec["step"]
+        if rec.get("event") == "eval":
+            row["score"] = rec.get("greedy_accuracy")
+            if rec.get("after") == "rl":
+                row["status"] = "finished"
+    return row
+
+
+def list_runs(base: Path | None = None) -> list[dict[str, Any]]:
+    """meta.json of every agent run, and a summary of every training run, under the runs folder, newest first."""
+    base = _runs_base(base)
     if not base.is_dir():
         return []
     metas = []
@@ -212,11 +346,24 @@ def list_runs(base: Path | None = None) -> list[dict[str, Any]]:
         if meta_path.is_file():
             try:
                 meta = json.loads(meta_path.read_text())
-            except json.JSONDecodeError:
+                if not isinstance(meta, dict):
+                    raise ValueError("not an object")
+            except (OSError, ValueError):
                 meta = {"status": "unreadable"}
             meta.setdefault("run_id", d.name)
+            meta.setdefault("kind", "attempt")
             metas.append(meta)
+        elif is_training_run(d):
+            metas.append(training_summary(d))
     metas.sort(key=lambda m: str(m.get("created", "")), reverse=True)
     return metas
 
 
+def remove_run(ref: str, base: Path | None = None) -> Path:
+    """Delete a run's folder (agent or training run); returns the path removed."""
+    root = find_run(ref, base)
+    try:
+        shutil.rmtree(root)
+    except OSError as exc:
+        raise UserError(f"cannot remove {root}: {exc.strerror or exc}") from None
+    return root

@@ -9,10 +9,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-import yaml
-
 from common import paths
 from common.errors import UserError
+from common.yamlfile import load_yaml
 
 REQUIRED_PHASES = ("start", "nudge", "compact", "reflect")
 
@@ -43,6 +42,8 @@ class Policy:
     reflect_every_turns: int = 0
     default_timeout_s: float = 600.0
     output_limit_bytes: int = 20000
+    outage_wait_s: float = 5.0          # first wait after the model endpoint is found down; doubles each try
+    outage_wait_max_s: float = 300.0    # longest wait between tries
 
 
 @dataclass
@@ -65,10 +66,7 @@ class Scaffold:
 def _load_yaml(path: Path) -> dict:
     if not path.is_file():
         raise UserError(f"scaffold file missing: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+    data = load_yaml(path, "scaffold file") or {}
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     return data
@@ -94,8 +92,9 @@ def load_policy(path: Path) -> Policy:
     pos = (lambda v: v > 0, "must be > 0")
     refl = data.get("reflection", {}) or {}
     tools = data.get("tools", {}) or {}
-    if not isinstance(refl, dict) or not isinstance(tools, dict):
-        raise UserError(f"{path}: 'reflection' and 'tools' must be mappings")
+    outage = data.get("model_outage", {}) or {}
+    if not isinstance(refl, dict) or not isinstance(tools, dict) or not isinstance(outage, dict):
+        raise UserError(f"{path}: 'reflection', 'tools' and 'model_outage' must be mappings")
     return Policy(
         max_turns=_field(path, data, "max_turns", int, d.max_turns, *pos),
         context_window_tokens=_field(path, data, "context_window_tokens", int, d.context_window_tokens, *pos),
@@ -113,6 +112,8 @@ def load_policy(path: Path) -> Policy:
         reflect_every_turns=_field(path, refl, "every_turns", int, d.reflect_every_turns, lambda v: v >= 0, ">= 0"),
         default_timeout_s=float(_field(path, tools, "default_timeout_s", float, d.default_timeout_s, *pos)),
         output_limit_bytes=_field(path, tools, "output_limit_bytes", int, d.output_limit_bytes, *pos),
+        outage_wait_s=float(_field(path, outage, "wait_s", float, d.outage_wait_s, *pos)),
+        outage_wait_max_s=float(_field(path, outage, "wait_max_s", float, d.outage_wait_max_s, *pos)),
     )
 
 

@@ -21,7 +21,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver  # noqa: E402
 from agent.graph.budgets import Budgets  # noqa: E402
 from agent.graph.build import RunContext, build_graph  # noqa: E402
 from agent.graph.state import initial_state  # noqa: E402
-from agent.graph.turns import Call, Turn  # noqa: E402
+from agent.llm.types import AssistantTurn, ToolCall  # noqa: E402
 from agent.runstore import RunStore  # noqa: E402
 from agent.scaffold import ToolSpec, load_scaffold  # noqa: E402
 from agent.tools import TOOLS, ToolContext, ToolResult  # noqa: E402
@@ -51,7 +51,7 @@ def run_graph(root: Path, name: str, turns: int, checkpoint: bool) -> tuple[floa
     scaffold.policy.reflect_at_end = False
     store = RunStore.create(name, base=root)
     store.write_meta({"run_id": name})
-    turn = Turn(content="", tool_calls=[Call.make("n", "noop", {})])
+    turn = AssistantTurn(content="", tool_calls=[ToolCall("n", "noop", "{}", {})])
     ctx = RunContext(store, _Task(), scaffold, lambda state: turn,
                      ToolContext(None, store.workspace, root, memory_path=root / "M.md"), Budgets(max_turns=turns))
     conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False) if checkpoint else None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.graph.testing import toy_env
 from agent.runstore import RunStore
+from tests.toy import toy_env
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 
@@ -37,7 +37,9 @@ def test_cli_run_defaults_to_heuristic_and_prints_the_run_id_first(env):
     rows = json.loads(listed.stdout)
     assert rows[0]["run_id"] == run_id and rows[0]["status"] == "finished" and rows[0]["score"] == meta["score"]
     table = subprocess.run(EVOFORGE + ["runs", "list"], env=env, capture_output=True, text=True)
-    assert "finished" in table.stdout and "1 runs" in table.stdout
+    header, row = table.stdout.splitlines()       # piped: TSV with a header, the id whole
+    assert header.split("\t") == ["id", "status", "score", "medal"]
+    assert row.split("\t")[:2] == [run_id, "finished"]
 
 
 def test_cli_errors_are_one_line(env):
@@ -83,7 +85,8 @@ def test_escape_attempts_in_the_docker_sandbox_are_observations_and_the_run_goes
     if not (ok[0] if isinstance(ok, tuple) else ok):
         pytest.skip("no reachable Docker engine with the sandbox image")
     from agent.graph.runner import start_run
-    from agent.graph.testing import SOLVE, scripted, turn
+    from agent.graph.spec import RunSpec
+    from tests.toy import SOLVE, scripted, turn
 
     for k, v in toy_env(tmp_path).items():
         monkeypatch.setenv(k, v)
@@ -96,7 +99,7 @@ def test_escape_attempts_in_the_docker_sandbox_are_observations_and_the_run_goes
         turn(("run_python", {"path": "solve.py"})),
         turn(("submit", {})),
     ])
-    store = start_run("toy-binary", sandbox="docker", run_id="esc", policy_impl=policy)
+    store = start_run(RunSpec("toy-binary", sandbox="docker", run_id="esc"), policy_impl=policy)
     calls = [e for e in store.read_events() if e["type"] == "tool_call"]
     assert [c["exit_code"] != 0 for c in calls[:3]] == [True, True, True]
     answers = (private / "answers.csv").read_text().splitlines()[1]

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from agent.graph.runner import start_run
-from agent.graph.testing import SOLVE, toy_env
+from agent.graph.spec import RunSpec
 from agent.runstore import RunStore
 from tests.fake_llm_server import FakeLLMServer, call, slow, text, tools
+from tests.toy import SOLVE, toy_env
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 PLAN = [
@@ -32,7 +33,8 @@ def solver(fmt: str, slow_turn: int | None = None, delay: float = 0.0):
     def script(body: dict, index: int) -> dict:
         if not body.get("tools"):  # summary or reflection request
             return text("### What worked\n- logistic regression\n### What failed\n- nothing\n"
-                        "### What to try next\n- feature interactions", thinking="Reflect briefly.", fmt=fmt)
+                        "### What to try next\n- feature interactions", thinking="Reflect briefly.", fmt=fmt,
+                        usage={"prompt_tokens": 300, "completion_tokens": 50})
         # progress from the last call made (stable across compaction, which drops older turns)
         done = [c["function"]["name"] for m in body["messages"] if m.get("role") == "assistant"
                 for c in m.get("tool_calls") or []]
@@ -56,8 +58,7 @@ def env(tmp_path, monkeypatch):
 
 def _solve(sandbox: str, fmt: str, run_id: str) -> tuple[RunStore, FakeLLMServer]:
     with FakeLLMServer(solver(fmt), strict_thinking=True) as server:
-        store = start_run("toy-binary", policy="llm", model="MiniMax-M2", sandbox=sandbox,
-                          base_url=server.base_url, run_id=run_id)
+        store = start_run(RunSpec("toy-binary", policy="llm", model="MiniMax-M2", sandbox=sandbox, base_url=server.base_url, run_id=run_id))
     return store, server
 
 
@@ -74,7 +75,7 @@ def _check_solved(store: RunStore, server: FakeLLMServer, fmt: str) -> None:
     assert json.loads(store.score_path.read_text())["score"] == grading["score"]
     meta = store.read_meta()
     assert meta["policy"] == "llm" and meta["model"] == "MiniMax-M2" and meta["status"] == "finished"
-    assert meta["tokens"] == 120 * len(PLAN)
+    assert meta["tokens"] == 120 * len(PLAN) + 350     # every turn, and the reflection too
     refl = next(e for e in evs if e["type"] == "reflection")
     assert refl["method"] == "model" and "logistic regression" in refl["text"]
     # every earlier turn's thinking came back, in its own form, in every later request
@@ -139,18 +140,21 @@ def test_kill9_during_a_model_call_then_resume(env):
     assert store.read_meta()["status"] == "finished" and next(e for e in evs if e["type"] == "grading")["valid"]
 
 
-def test_a_model_that_keeps_failing_ends_the_run_which_is_still_graded(env):
+def test_a_model_that_keeps_failing_ends_the_run_failed_graded_and_teaches_nothing(env):
     from tests.fake_llm_server import error
 
     with FakeLLMServer(lambda body, i: error(400, message="bad request: model not found")) as server:
-        store = start_run("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="fail")
+        store = start_run(RunSpec("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="fail"))
     evs = store.read_events()
     err = next(e for e in evs if e["type"] == "error")
-    assert err["where"] == "model" and "LLMError" in err["error"]
+    assert err["where"] == "model" and "model not found" in err["error"]
     assert [e["type"] for e in evs][-4:] == ["error", "grading", "reflection", "run_finished"]
     meta = store.read_meta()
-    assert meta["status"] == "failed" and meta["stop_reason"].startswith("error: LLMError")
-    assert next(e for e in evs if e["type"] == "reflection")["method"] == "rules"  # the model could not write it
+    assert meta["status"] == "failed" and meta["stop_kind"] in ("model_error", "endpoint_unusable")
+    assert "model not found" in meta["stop_reason"]
+    # an endpoint failure is no lesson about the task: nothing goes into memory
+    assert next(e for e in evs if e["type"] == "reflection")["method"] == "skipped"
+    assert not (env / "MEMORY.md").exists() or "fail" not in (env / "MEMORY.md").read_text()
 
 
 def test_the_model_writes_the_compaction_summary(env):
@@ -171,7 +175,7 @@ def test_the_model_writes_the_compaction_summary(env):
         return solver("reasoning_content")(body, index)
 
     with FakeLLMServer(script) as server:
-        store = start_run("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="cmp")
+        store = start_run(RunSpec("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="cmp"))
         server.assert_thinking_returned()
     evs = store.read_events()
     comp = [e for e in evs if e["type"] == "context_compacted"]
@@ -194,7 +198,7 @@ def test_malformed_and_unknown_calls_from_the_endpoint_become_observations(env):
         return solver("reasoning_content")(body, index)
 
     with FakeLLMServer(script) as server:
-        store = start_run("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="odd")
+        store = start_run(RunSpec("toy-binary", policy="llm", sandbox="local", base_url=server.base_url, run_id="odd"))
     calls = [e for e in store.read_events() if e["type"] == "tool_call"]
     assert calls[0]["name"] == "teleport" and calls[0]["exit_code"] == 127 and "unknown tool" in calls[0]["output"]
     assert calls[1]["name"] == "bash" and calls[1]["exit_code"] == 2 and "JSON" in calls[1]["output"]

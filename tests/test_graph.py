@@ -7,11 +7,12 @@ import yaml
 
 from agent.graph.budgets import Budgets
 from agent.graph.runner import resume_run, start_run
-from agent.graph.testing import SOLVE, scripted, toy_env, turn
+from agent.graph.spec import RunSpec
 from agent.runstore import RunStore
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS
 from common.errors import UserError
+from tests.toy import SOLVE, scripted, toy_env, turn
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_scripted_run_survives_bad_calls_and_escapes_then_is_graded(env):
         turn(("validate_submission", {})),
         turn(("submit", {})),
     ])
-    store = start_run("toy-binary", sandbox="local", run_id="s1", policy_impl=policy)
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="s1"), policy_impl=policy)
     calls = _events(store, "tool_call")
     assert [c["name"] for c in calls] == ["read_file", "no_such_tool", "bash", "write_file", "run_python",
                                          "validate_submission", "submit"]
@@ -75,7 +76,7 @@ def test_budget_ends_run_with_reason_and_grades_what_exists(env):
         turn(("run_python", {"path": "solve.py"})),
         turn(("bash", {"command": "echo still working"})),
     ])
-    store = start_run("toy-binary", sandbox="local", run_id="b1", policy_impl=policy, budgets=Budgets(max_turns=2))
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="b1", budgets=Budgets(max_turns=2)), policy_impl=policy)
     ex = _events(store, "budget_exhausted")
     assert len(ex) == 1 and ex[0]["reason"].startswith("max_turns")
     assert len(_events(store, "model_turn")) == 2
@@ -88,7 +89,7 @@ def test_budget_ends_run_with_reason_and_grades_what_exists(env):
 
 def test_token_budget(env):
     policy = scripted([turn(("bash", {"command": "true"}), tokens=30)])
-    store = start_run("toy-binary", sandbox="local", run_id="t1", policy_impl=policy, budgets=Budgets(tokens=100))
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="t1", budgets=Budgets(tokens=100)), policy_impl=policy)
     assert len(_events(store, "model_turn")) == 2  # 60 then 120 tokens
     assert _events(store, "budget_exhausted")[0]["reason"].startswith("token budget")
     assert _events(store, "grading")[0]["valid"] is False
@@ -105,7 +106,7 @@ def test_compaction_keeps_recent_turns_and_pairs(env):
         seen.append(state["messages"])
         return scripted(steps + [turn(("submit", {}))])(state)
 
-    store = start_run("toy-binary", sandbox="local", run_id="c1", policy_impl=policy)
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="c1"), policy_impl=policy)
     comp = _events(store, "context_compacted")
     assert comp and comp[0]["after_tokens"] < comp[0]["before_tokens"] and comp[0]["method"] == "extractive"
     last = seen[-1]
@@ -121,33 +122,33 @@ def test_compaction_keeps_recent_turns_and_pairs(env):
 
 
 def test_idle_turns_get_a_nudge_then_end(env):
-    store = start_run("toy-binary", sandbox="local", run_id="i1", policy_impl=scripted([turn(content="thinking aloud")]))
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="i1"), policy_impl=scripted([turn(content="thinking aloud")]))
     assert len(_events(store, "model_turn")) == 3  # max_idle_turns: 2 nudges, then stop
     assert store.read_meta()["stop_reason"] == "no_tool_calls"
 
 
 def test_heuristic_policy_gets_a_valid_graded_submission_and_memory_carries_over(env):
-    store = start_run("toy-binary", policy="heuristic", sandbox="local", run_id="h1")
+    store = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="h1"))
     g = _events(store, "grading")[0]
     assert g["valid"] is True and g["score"] < 0.69
     assert store.submission_path.exists() and store.read_meta()["policy"] == "heuristic"
     memory = (env / "MEMORY.md").read_text()
     assert "### What worked" in memory and "h1" in memory
-    store2 = start_run("toy-binary", policy="heuristic", sandbox="local", run_id="h2")
+    store2 = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="h2"))
     first_prompt = json.loads((store2.root / "initial_state.json").read_text())["messages"][1]["content"]
     assert "run h1" in first_prompt and "### What failed" in first_prompt
 
 
 def test_replay_reissues_recorded_turns(env):
-    src = start_run("toy-binary", policy="heuristic", sandbox="local", run_id="src")
-    rep = start_run("toy-binary", policy="replay", replay_run="src", sandbox="local", run_id="rep")
+    src = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="src"))
+    rep = start_run(RunSpec("toy-binary", policy="replay", replay_run="src", sandbox="local", run_id="rep"))
     a = [(e["name"], e["arguments"]) for e in _events(src, "tool_call")]
     b = [(e["name"], e["arguments"]) for e in _events(rep, "tool_call")]
     assert a == b and _events(rep, "grading")[0]["score"] == _events(src, "grading")[0]["score"]
 
 
 def test_resume_of_a_finished_run_changes_nothing(env):
-    store = start_run("toy-binary", policy="heuristic", sandbox="local", run_id="f1")
+    store = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="f1"))
     before = store.events_path.read_text()
     resume_run("f1")
     assert store.events_path.read_text() == before
@@ -166,12 +167,12 @@ def test_scaffold_validation_names_file_and_field(env):
     with pytest.raises(UserError, match=r"tools.yaml: field 'enabled' names unknown tool 'teleport'"):
         load_scaffold(known_tools=set(TOOLS))
     with pytest.raises(UserError, match="tools.yaml"):
-        start_run("toy-binary", policy="heuristic", sandbox="local", run_id="bad")
+        start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="bad"))
 
 
 def test_wall_time_budget(env):
     policy = scripted([turn(("bash", {"command": "sleep 0.4"}))])
-    store = start_run("toy-binary", sandbox="local", run_id="w1", policy_impl=policy, budgets=Budgets(seconds=1.0))
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="w1", budgets=Budgets(seconds=1.0)), policy_impl=policy)
     reason = _events(store, "budget_exhausted")[0]["reason"]
     assert reason.startswith("time budget")
     assert 2 <= len(_events(store, "model_turn")) <= 3
@@ -200,6 +201,6 @@ def test_midrun_self_check_at_the_scaffold_cadence(env):
         seen.append(state["messages"][-1])
         return scripted([turn(("bash", {"command": "true"}))] * 4 + [turn(("submit", {}))])(state)
 
-    start_run("toy-binary", sandbox="local", run_id="mid", policy_impl=policy, budgets=Budgets(max_turns=5))
+    start_run(RunSpec("toy-binary", sandbox="local", run_id="mid", budgets=Budgets(max_turns=5)), policy_impl=policy)
     checks = [m for m in seen if m["role"] == "user" and m["content"].startswith("Progress check after")]
     assert [c["content"].split()[3] for c in checks] == ["2", "4"]

@@ -8,13 +8,14 @@ import json
 import pytest
 
 from agent.graph.runner import start_run
-from agent.graph.testing import SOLVE, toy_env
+from agent.graph.spec import RunSpec
 from agent.llm import LLMClient, LLMConfig
 from agent.llm.xml_tools import MarkupStream, convert_value, extract_markup_calls
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS as TOOL_TABLE
 from agent.tools import ToolContext, run_tool
 from tests.fake_llm_server import FakeLLMServer, call, malformed_call, minimax_markup, text, tools, xml_tools
+from tests.toy import SOLVE, toy_env
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -215,8 +216,7 @@ def test_a_run_driven_by_markup_calls_is_solved(tmp_path, monkeypatch):
         return xml_tools(PLAN[min(n, len(PLAN) - 1)], thinking=f"step {n}", content=f"Step {n}.")
 
     with FakeLLMServer(script, strict_thinking=True) as server:
-        store = start_run("toy-binary", policy="llm", model="MiniMax-M2", sandbox="local",
-                          base_url=server.base_url, run_id="xml")
+        store = start_run(RunSpec("toy-binary", policy="llm", model="MiniMax-M2", sandbox="local", base_url=server.base_url, run_id="xml"))
         server.assert_markup_returned(min_checked=len(PLAN) - 1)
         server.assert_thinking_returned(min_checked=len(PLAN) - 1)
     evs = store.read_events()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.graph.testing import SOLVE, toy_env
-from agent.graph.turns import Call, Turn
+from agent.llm.types import AssistantTurn
 from agent.runstore import RunStore
+from tests.toy import SOLVE, tool_call, toy_env
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 SCRIPT = [
@@ -35,8 +35,8 @@ def env(tmp_path):
     src = RunStore.create("src", base=runs)
     src.write_meta({"run_id": "src", "task": "toy-binary", "policy": "scripted", "status": "finished"})
     for i, (name, args) in enumerate(SCRIPT):
-        t = Turn(content=f"turn {i + 1}", thinking=f"plan {i + 1}", thinking_format="reasoning_content",
-                 tool_calls=[Call.make(f"call-{i + 1}", name, args)])
+        t = AssistantTurn(content=f"turn {i + 1}", thinking=f"plan {i + 1}", thinking_format="reasoning_content",
+                          tool_calls=[tool_call(f"call-{i + 1}", name, args)])
         src.append_event(i, i, "model_turn", **t.to_event(), message=t.to_message())
     return values, runs
 
@@ -62,9 +62,9 @@ def _wait_for(path: Path, pred, proc, timeout=60.0):
     raise AssertionError("timed out waiting for an event")
 
 
-def _resume(values, run_id):
+def _resume(values, run_id, code=0):
     r = subprocess.run(EVOFORGE + ["resume", run_id, "-q"], env=values, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == code, r.stdout + r.stderr
     return r
 
 
@@ -147,11 +147,12 @@ def test_resume_unknown_run_is_a_user_error(env):
 KILL_AT = """
 import os, signal, sys
 from agent.graph.runner import start_run
+from agent.graph.spec import RunSpec
 kind, call_id, run_id, src = sys.argv[1:5]
 def sink(ev):
     if ev["type"] == kind and ev.get("call_id") == call_id:
         os.kill(os.getpid(), signal.SIGKILL)
-start_run("toy-binary", policy="replay", replay_run=src, sandbox="local", run_id=run_id, sink=sink)
+start_run(RunSpec("toy-binary", policy="replay", replay_run=src, sandbox="local", run_id=run_id), sink=sink)
 """
 
 
@@ -213,13 +214,13 @@ def test_parallel_calls_cut_between_them_run_each_at_most_once(env):
     values, runs = env
     src = RunStore.create("src2", base=runs)
     src.write_meta({"run_id": "src2", "task": "toy-binary", "policy": "scripted", "status": "finished"})
-    t = Turn(content="two at once", tool_calls=[
-        Call.make("call-a", "bash", {"command": "echo a >> log.txt"}),
-        Call.make("call-b", "bash", {"command": "echo b >> log.txt"}),
-        Call.make("call-c", "read_file", {"path": "log.txt"})])
+    t = AssistantTurn(content="two at once", tool_calls=[
+        tool_call("call-a", "bash", {"command": "echo a >> log.txt"}),
+        tool_call("call-b", "bash", {"command": "echo b >> log.txt"}),
+        tool_call("call-c", "read_file", {"path": "log.txt"})])
     src.append_event(0, 0, "model_turn", **t.to_event(), message=t.to_message())
     _run_killed_at(values, "tool_started", "call-b", "par", src="src2")
-    _resume(values, "par")
+    _resume(values, "par", code=1)          # it ends without a submission: exit status 1
     store = RunStore.open("par", base=runs)
     assert (store.workspace / "log.txt").read_text() == "a\n"      # a ran once, b never ran
     results = {e["call_id"]: e for e in store.read_events() if e["type"] == "tool_call"}

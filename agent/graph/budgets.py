@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 
 @dataclass
 class Budgets:
-    """Limits of one run (None: unlimited)."""
+    """Limits of one run (None: unlimited). The turn cap is the one cap on turns: `--max-turns`, else the
+    scaffold's `max_turns` (filled in when the run starts, see `with_turn_cap`)."""
 
     max_turns: int | None = None
     tokens: int | None = None
-    seconds: float | None = None
+    seconds: float | None = None          # wall time inside the run's steps, summed over resumes
     usd: float | None = None
+    seconds_include_outages: bool = False  # whether time paused on a model outage counts toward `seconds`
 
     def to_dict(self) -> dict:
         """JSON-able form (for meta.json)."""
@@ -20,9 +22,14 @@ class Budgets:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Budgets:
-        """Inverse of to_dict."""
+        """Inverse of to_dict (records written before a field existed get its default)."""
         d = d or {}
-        return cls(d.get("max_turns"), d.get("tokens"), d.get("seconds"), d.get("usd"))
+        return cls(d.get("max_turns"), d.get("tokens"), d.get("seconds"), d.get("usd"),
+                   bool(d.get("seconds_include_outages", False)))
+
+    def with_turn_cap(self, default: int) -> Budgets:
+        """These budgets with the turn cap set to `default` where none was given."""
+        return self if self.max_turns is not None else replace(self, max_turns=default)
 
     def exhausted(self, state: dict) -> str | None:
         """The reason the run must stop before another model turn, or None."""

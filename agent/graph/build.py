@@ -1,4 +1,17 @@
-"""The StateGraph: model → tools → context → model …, then finish (grade) → reflect (memory) → END."""
+"""One attempt as a LangGraph StateGraph: model → tools → context → model …, then finish → reflect → END.
+
+    model    the budgets first, then one turn of the policy. A model failure routes by its kind: an
+             outage (EndpointDown) → wait; a context overflow → context, which compacts at once; an
+             unusable endpoint or any other error → finish, and the run has failed
+    tools    the turn's tool calls in the sandbox (calls cut by a kill are recovered: recovery.py)
+    context  the scaffold's mid-run self-check; compaction near the window, or forced after an overflow
+    wait     the endpoint is down: the run is "paused", waits with backoff, then asks again
+    finish   grade the submission outside the sandbox
+    reflect  a self-critique into memory (none when the run failed), the totals into meta.json
+
+Every node is a plain function `(ctx, state) -> update` that writes its events through one Emitter;
+the wiring is at the end of the file.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +21,8 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -15,13 +30,17 @@ from langgraph.graph import END, START, StateGraph
 from agent import memory
 from agent.graph.budgets import Budgets
 from agent.graph.context import compact, history_tokens
+from agent.graph.policies.base import Policy, Writer
 from agent.graph.recovery import calls_in_flight, finished_record, interrupted_record, matches
 from agent.graph.reflection import rule_based_critique, run_context
 from agent.graph.state import AgentState
-from agent.graph.turns import PolicyStop, turn_record
-from agent.runstore import Emitter, RunStore
+from agent.graph.stops import PolicyStop, StopKind, stop_kind
+from agent.llm.types import AssistantTurn, BudgetExceeded, ContextOverflow, EndpointDown, EndpointUnusable
+from agent.runstore import Emitter, RunStore, now_iso
 from agent.scaffold import Scaffold
 from agent.tools import ToolContext, is_read_only, run_tool
+
+MAX_OVERFLOWS = 4   # consecutive context overflows, each followed by a compaction, before the run stops
 
 
 @dataclass
@@ -31,10 +50,13 @@ class RunContext:
     store: RunStore
     task: Any
     scaffold: Scaffold
-    policy: Callable[[dict], Any]
+    policy: Policy
     tool_ctx: ToolContext
     budgets: Budgets = field(default_factory=Budgets)
     sink: Callable[[dict], None] | None = None
+    context_window: int = 128_000                 # the smaller of the scaffold's and the model's
+    memory_path: Path | None = None
+    sleep: Callable[[float], None] = time.sleep   # how `wait` waits
     recovered: dict[str, dict] = field(default_factory=dict)   # call_id -> what a killed step recorded of it
 
     def recover(self, uncommitted: list[dict]) -> None:
@@ -42,214 +64,300 @@ class RunContext:
         self.recovered = calls_in_flight(uncommitted)
 
 
-def _step(ctx: RunContext, state: AgentState) -> Emitter:
+# -- helpers shared by the nodes -------------------------------------------------------------------
+def _emitter(ctx: RunContext, state: AgentState) -> Emitter:
     return Emitter(ctx.store, state.get("seq", 1), state.get("step", 0) + 1, ctx.sink)
 
 
-def _done(em: Emitter, t0: float, state: AgentState, **update: Any) -> dict:
-    update.update(seq=em.seq, step=em.step, elapsed_s=state.get("elapsed_s", 0.0) + (time.monotonic() - t0))
+def _done(ctx: RunContext, em: Emitter, t0: float, state: AgentState, paused: bool = False, **update: Any) -> dict:
+    """The node's update plus the bookkeeping every step does: next seq, step count, time spent."""
+    spent = time.monotonic() - t0
+    update.update(seq=em.seq, step=em.step)
+    if paused:
+        update["paused_s"] = state.get("paused_s", 0.0) + spent
+    if not paused or ctx.budgets.seconds_include_outages:
+        update["elapsed_s"] = state.get("elapsed_s", 0.0) + spent
     return update
 
 
-def make_nodes(ctx: RunContext) -> dict[str, Callable[[AgentState], dict]]:
-    """The graph's nodes as plain functions closed over the run context."""
+def _stopped(kind: StopKind, reason: str) -> dict:
+    return {"stop_kind": kind.value, "stop_reason": reason}
+
+
+def _usage(state: AgentState, turns: list[AssistantTurn]) -> dict:
+    """The state's token and cost totals with these model calls added (turns, summaries, reflections)."""
+    return {"prompt_tokens": state.get("prompt_tokens", 0) + sum(t.usage.prompt_tokens for t in turns),
+            "completion_tokens": state.get("completion_tokens", 0) + sum(t.usage.completion_tokens for t in turns),
+            "cost_usd": state.get("cost_usd", 0.0) + sum(t.cost_usd or 0.0 for t in turns)}
+
+
+def _save_progress(ctx: RunContext, turns: int, totals: dict) -> None:
+    ctx.store.update_meta(sync=False, turns=turns, tokens=totals["prompt_tokens"] + totals["completion_tokens"],
+                          cost_usd=totals["cost_usd"])
+
+
+def _budget_stop(ctx: RunContext, em: Emitter, t0: float, state: AgentState, reason: str) -> dict:
+    """The one place a budget ends the run: a budget_exhausted event, then finish."""
+    em.emit("budget_exhausted", reason=reason, turns=state.get("turns", 0),
+            tokens=state.get("prompt_tokens", 0) + state.get("completion_tokens", 0),
+            elapsed_s=round(state.get("elapsed_s", 0.0), 3), cost_usd=state.get("cost_usd", 0.0))
+    return _done(ctx, em, t0, state, **_stopped(StopKind.BUDGET, reason))
+
+
+def _failed(ctx: RunContext, em: Emitter, t0: float, state: AgentState, kind: StopKind, reason: str) -> dict:
+    """The run failed (kind.failed): an error event, then finish (what exists is still graded)."""
+    em.emit("error", where="model", kind=kind.value, error=reason)
+    return _done(ctx, em, t0, state, **_stopped(kind, reason[:500]))
+
+
+def _outage(ctx: RunContext, em: Emitter, t0: float, state: AgentState, exc: EndpointDown) -> dict:
+    """The endpoint is down: record it, mark the run paused, and go to `wait`."""
     policy = ctx.scaffold.policy
+    outage = dict(state.get("outage") or {"since": now_iso(), "since_ts": time.time(), "attempts": 0})
+    outage.update(attempts=outage["attempts"] + 1, cause=str(exc)[:300])
+    outage["wait_s"] = min(policy.outage_wait_max_s, policy.outage_wait_s * 2 ** (outage["attempts"] - 1))
+    em.emit("model_outage", attempt=outage["attempts"], since=outage["since"], cause=outage["cause"],
+            wait_s=outage["wait_s"])
+    ctx.store.update_meta(status="paused", paused_since=outage["since"], pause_cause=outage["cause"])
+    return _done(ctx, em, t0, state, paused=True, outage=outage, pending=[])
 
-    def model(state: AgentState) -> dict:
-        t0, em = time.monotonic(), _step(ctx, state)
-        reason = ctx.budgets.exhausted(state)
-        if reason is None and state.get("turns", 0) >= policy.max_turns:
-            reason = f"max_turns: {state.get('turns', 0)} turns taken (scaffold limit {policy.max_turns})"
-        if reason:
-            em.emit("budget_exhausted", reason=reason, turns=state.get("turns", 0),
-                    tokens=state.get("prompt_tokens", 0) + state.get("completion_tokens", 0),
-                    elapsed_s=round(state.get("elapsed_s", 0.0), 3), cost_usd=state.get("cost_usd", 0.0))
-            return _done(em, t0, state, stop_reason=reason, pending=[])
-        try:
-            turn = ctx.policy(state)
-        except PolicyStop as exc:
-            return _done(em, t0, state, stop_reason=str(exc) or "policy_stop", pending=[])
-        except Exception as exc:  # noqa: BLE001 - the model failing for good ends the run, which is still graded
-            if type(exc).__name__ == "BudgetExceeded":  # the client's own money/token cap
-                reason = f"client budget: {exc}"
-                em.emit("budget_exhausted", reason=reason, turns=state.get("turns", 0),
-                        tokens=state.get("prompt_tokens", 0) + state.get("completion_tokens", 0),
-                        elapsed_s=round(state.get("elapsed_s", 0.0), 3), cost_usd=state.get("cost_usd", 0.0))
-                return _done(em, t0, state, stop_reason=reason, pending=[])
-            em.emit("error", where="model", error=f"{type(exc).__name__}: {exc}")
-            return _done(em, t0, state, stop_reason=f"error: {type(exc).__name__}: {exc}"[:300], pending=[])
-        rec = turn_record(turn)
-        turns = state.get("turns", 0) + 1
-        em.emit("model_turn", turn=turns, **rec)
-        usage = rec.get("usage") or {}
-        messages = list(state["messages"]) + [rec["message"]]
-        pending = [{"id": c["id"], "name": c["name"], "arguments": c["arguments"], "error": c.get("error")}
-                   for c in rec.get("tool_calls") or []]
-        idle, stop = state.get("idle_turns", 0), None
-        if pending:
-            idle = 0
+
+# -- nodes -----------------------------------------------------------------------------------------
+def model(ctx: RunContext, state: AgentState) -> dict:
+    """One model turn (after checking the budgets); the model's failures are routed by kind."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    reason = ctx.budgets.exhausted(state)
+    if reason:
+        return _budget_stop(ctx, em, t0, state, reason)
+    try:
+        turn = ctx.policy(state)
+    except PolicyStop as exc:
+        return _done(ctx, em, t0, state, **_stopped(StopKind.POLICY_DONE, str(exc) or "policy_stop"))
+    except BudgetExceeded as exc:   # the client's own money/token cap
+        return _budget_stop(ctx, em, t0, state, f"client budget: {exc}")
+    except EndpointDown as exc:
+        return _outage(ctx, em, t0, state, exc)
+    except ContextOverflow as exc:
+        em.emit("context_overflow", error=str(exc)[:500], tokens=history_tokens(state["messages"]))
+        return _done(ctx, em, t0, state, overflow=str(exc)[:500], overflows=state.get("overflows", 0) + 1, pending=[])
+    except EndpointUnusable as exc:
+        return _failed(ctx, em, t0, state, StopKind.ENDPOINT_UNUSABLE, f"model endpoint unusable: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the model (or a custom policy) failing for good ends the run
+        return _failed(ctx, em, t0, state, StopKind.MODEL_ERROR, f"model error: {type(exc).__name__}: {exc}")
+    if state.get("outage"):
+        em.emit("model_back", since=state["outage"]["since"], attempts=state["outage"]["attempts"],
+                down_s=round(time.time() - state["outage"]["since_ts"], 3))
+        ctx.store.update_meta(status="running", paused_since=None, pause_cause=None)
+    turns = state.get("turns", 0) + 1
+    em.emit("model_turn", turn=turns, **turn.to_event(), message=turn.to_message())
+    messages = list(state["messages"]) + [turn.to_message()]
+    pending = [{"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error} for c in turn.tool_calls]
+    idle, stop = (0 if pending else state.get("idle_turns", 0) + 1), {}
+    if idle > ctx.scaffold.policy.max_idle_turns:
+        stop = _stopped(StopKind.NO_TOOL_CALLS, "no_tool_calls")
+    elif idle:
+        messages.append({"role": "user", "content": ctx.scaffold.render("nudge")})
+    totals = _usage(state, [turn])
+    _save_progress(ctx, turns, totals)
+    return _done(ctx, em, t0, state, messages=messages, pending=pending, turns=turns, idle_turns=idle, outage=None,
+                 overflow=None, overflows=0, last_prompt_tokens=turn.usage.prompt_tokens, **totals, **stop)
+
+
+def tools(ctx: RunContext, state: AgentState) -> dict:
+    """Run the pending tool calls in the sandbox; a submission ends the loop."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    messages = list(state["messages"])
+    stop: dict = {}
+    n_calls, n_err = state.get("tool_calls", 0), state.get("tool_errors", 0)
+    recovered, ctx.recovered = ctx.recovered, {}      # only the first step after a resume redoes a cut step
+    for call in state.get("pending", []):
+        prior = recovered.get(call["id"])
+        prior = prior if matches(prior, call) else None
+        how: dict[str, Any] = {}
+        if stop:
+            rec = {"output": "skipped: the attempt was already submitted", "exit_code": 1, "duration_s": 0.0,
+                   "ends_run": False, "extra": {}}
         else:
-            idle += 1
-            if idle > policy.max_idle_turns:
-                stop = "no_tool_calls"
-            else:
-                messages.append({"role": "user", "content": ctx.scaffold.render("nudge")})
-        update = _done(
-            em, t0, state, messages=messages, pending=pending, turns=turns, idle_turns=idle, stop_reason=stop,
-            prompt_tokens=state.get("prompt_tokens", 0) + int(usage.get("prompt_tokens") or 0),
-            completion_tokens=state.get("completion_tokens", 0) + int(usage.get("completion_tokens") or 0),
-            cost_usd=state.get("cost_usd", 0.0) + float(rec.get("cost_usd") or 0.0),
-            last_prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        )
-        ctx.store.update_meta(sync=False, turns=turns, tokens=update["prompt_tokens"] + update["completion_tokens"],
-                              cost_usd=update["cost_usd"])
-        return update
+            if prior is None:
+                rec = None
+            elif prior["state"] == "finished":          # done before the kill: its result, not a second run
+                rec, how = finished_record(prior["event"]), {"recovered": "finished"}
+            elif not is_read_only(call["name"]):        # cut mid-way: effects unknown, not run again
+                rec, how = interrupted_record(), {"recovered": "interrupted"}
+            else:                                       # cut mid-way, but it only reads: run it again
+                rec, how = None, {"recovered": "rerun"}
+            first = {"first_started_ts": prior["started_ts"]} if prior and prior.get("started_ts") else {}
+            em.emit("tool_started", call_id=call["id"], name=call["name"], arguments=call["arguments"], **how, **first)
+            if rec is None:
+                rec = run_tool(ctx.tool_ctx, ctx.scaffold.tools, call["name"], call["arguments"], call.get("error"))
+        n_calls += 1
+        n_err += rec["exit_code"] != 0
+        em.emit("tool_call", call_id=call["id"], name=call["name"], arguments=call["arguments"], output=rec["output"],
+                exit_code=rec["exit_code"], duration_s=rec["duration_s"], extra=rec["extra"], ends_run=rec["ends_run"],
+                **how)
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": rec["output"]})
+        if rec["ends_run"]:
+            stop = _stopped(StopKind.SUBMITTED, "submitted")
+            em.emit("submission", path=str(ctx.store.submission_path), source=rec["extra"].get("submitted_path"),
+                    valid=rec["extra"].get("valid"), error=rec["extra"].get("error"), auto=False)
+    return _done(ctx, em, t0, state, messages=messages, pending=[], submitted=bool(stop) or state.get("submitted", False),
+                 tool_calls=n_calls, tool_errors=n_err, **stop)
 
-    def tools(state: AgentState) -> dict:
-        t0, em = time.monotonic(), _step(ctx, state)
-        messages = list(state["messages"])
-        submitted, stop = state.get("submitted", False), state.get("stop_reason")
-        n_calls, n_err = state.get("tool_calls", 0), state.get("tool_errors", 0)
-        recovered, ctx.recovered = ctx.recovered, {}      # only the first step after a resume redoes a cut step
-        for call in state.get("pending", []):
-            prior = recovered.get(call["id"])
-            prior = prior if matches(prior, call) else None
-            how: dict[str, Any] = {}
-            if stop == "submitted":
-                rec = {"output": "skipped: the attempt was already submitted", "exit_code": 1, "duration_s": 0.0,
-                       "ends_run": False, "extra": {}}
-            else:
-                if prior is None:
-                    rec = None
-                elif prior["state"] == "finished":          # done before the kill: its result, not a second run
-                    rec, how = finished_record(prior["event"]), {"recovered": "finished"}
-                elif not is_read_only(call["name"]):        # cut mid-way: effects unknown, not run again
-                    rec, how = interrupted_record(), {"recovered": "interrupted"}
-                else:                                       # cut mid-way, but it only reads: run it again
-                    rec, how = None, {"recovered": "rerun"}
-                first = {"first_started_ts": prior["started_ts"]} if prior and prior.get("started_ts") else {}
-                em.emit("tool_started", call_id=call["id"], name=call["name"], arguments=call["arguments"],
-                        **how, **first)
-                if rec is None:
-                    rec = run_tool(ctx.tool_ctx, ctx.scaffold.tools, call["name"], call["arguments"],
-                                   call.get("error"))
-            n_calls += 1
-            n_err += rec["exit_code"] != 0
-            em.emit("tool_call", call_id=call["id"], name=call["name"], arguments=call["arguments"],
-                    output=rec["output"], exit_code=rec["exit_code"], duration_s=rec["duration_s"], extra=rec["extra"],
-                    ends_run=rec["ends_run"], **how)
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": rec["output"]})
-            if rec["ends_run"]:
-                submitted, stop = True, "submitted"
-                em.emit("submission", path=str(ctx.store.submission_path), source=rec["extra"].get("submitted_path"),
-                        valid=rec["extra"].get("valid"), error=rec["extra"].get("error"), auto=False)
-        return _done(em, t0, state, messages=messages, pending=[], submitted=submitted, stop_reason=stop,
-                     tool_calls=n_calls, tool_errors=n_err)
 
-    def context(state: AgentState) -> dict:
-        t0, em = time.monotonic(), _step(ctx, state)
-        messages = state["messages"]
-        turns = state.get("turns", 0)
-        every = policy.reflect_every_turns
-        if every and turns and turns % every == 0 and "midrun" in ctx.scaffold.phases \
-                and messages[-1].get("role") == "tool":  # a progress self-check, at the scaffold's cadence
-            messages = messages + [{"role": "user", "content": ctx.scaffold.render("midrun", turns=turns)}]
-        before = history_tokens(messages, state.get("last_prompt_tokens", 0))
-        window = min(policy.context_window_tokens, getattr(ctx.policy, "context_window", None) or 10**12)
-        if before < window * policy.compact_at_fraction:
-            return _done(em, t0, state, messages=messages)
-        summarize = None
-        if hasattr(ctx.policy, "summarize"):
-            prompt = ctx.scaffold.render("compact", task_id=ctx.task.id)
-            def summarize(old: list[dict]) -> str:
-                return ctx.policy.summarize(old, prompt)
-        result = compact(messages, policy.keep_recent_turns, summarize)
-        if result is None:
-            return _done(em, t0, state, messages=messages)
+def context(ctx: RunContext, state: AgentState) -> dict:
+    """The mid-run self-check at the scaffold's cadence; compaction near the window, or at once after an overflow."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    policy, messages, overflow = ctx.scaffold.policy, state["messages"], state.get("overflow")
+    turns, every = state.get("turns", 0), policy.reflect_every_turns
+    if not overflow and every and turns and turns % every == 0 and "midrun" in ctx.scaffold.phases \
+            and messages[-1].get("role") == "tool":
+        messages = messages + [{"role": "user", "content": ctx.scaffold.render("midrun", turns=turns)}]
+    before = history_tokens(messages, state.get("last_prompt_tokens", 0))
+    if not overflow and before < ctx.context_window * policy.compact_at_fraction:
+        return _done(ctx, em, t0, state, messages=messages)
+    spent: list[AssistantTurn] = []
+    summarize = None
+    if isinstance(ctx.policy, Writer):
+        prompt = ctx.scaffold.render("compact", task_id=ctx.task.id)
+
+        def summarize(old: list[dict]) -> str:
+            spent.append(ctx.policy.summarize(old, prompt))
+            return spent[-1].content
+
+    keep = policy.keep_recent_turns if state.get("overflows", 0) <= 1 else 1  # overflowing again: keep less
+    result = compact(messages, keep, summarize)
+    totals = _usage(state, spent)
+    if spent:
+        _save_progress(ctx, turns, totals)
+    if result is not None and (not overflow or history_tokens(result[0]) < before):
         new, info = result
-        after = history_tokens(new)
-        em.emit("context_compacted", before_tokens=before, after_tokens=after, **info)
-        return _done(em, t0, state, messages=new, compactions=state.get("compactions", 0) + 1, last_prompt_tokens=0)
+        em.emit("context_compacted", before_tokens=before, after_tokens=history_tokens(new), forced=bool(overflow),
+                cost_usd=sum(t.cost_usd or 0.0 for t in spent),
+                tokens=sum(t.usage.prompt_tokens + t.usage.completion_tokens for t in spent), **info)
+        return _done(ctx, em, t0, state, messages=new, compactions=state.get("compactions", 0) + 1,
+                     last_prompt_tokens=0, overflow=None, **totals)
+    if not overflow:
+        return _done(ctx, em, t0, state, messages=messages, **totals)
+    if state.get("overflows", 0) > MAX_OVERFLOWS or result is None:
+        reason = (f"context overflow: the history (~{before} tokens) does not fit the model's context window and "
+                  f"cannot be compacted further (system prompt, task and last turn alone); use a model with a larger "
+                  f"window or lower memory_in_prompt_chars in the scaffold's policy.yaml; the endpoint said: {overflow}")
+    else:
+        reason = f"context overflow: compacting did not shrink the history (~{before} tokens); the endpoint said: {overflow}"
+    em.emit("error", where="context", kind=StopKind.CONTEXT_OVERFLOW.value, error=reason)
+    return _done(ctx, em, t0, state, **totals, **_stopped(StopKind.CONTEXT_OVERFLOW, reason[:500]))
 
-    def finish(state: AgentState) -> dict:
-        t0, em = time.monotonic(), _step(ctx, state)
-        store = ctx.store
-        sub = store.submission_path
-        if not sub.exists():
-            candidate = ctx.tool_ctx.workspace / "submission.csv"
-            if candidate.is_file():
-                shutil.copyfile(candidate, sub)
-                em.emit("submission", path=str(sub), source=str(candidate), valid=None, error=None, auto=True)
-        if sub.exists():
-            report = ctx.task.grade(sub)
-        else:
-            report = {"valid": False, "error": "no submission was made", "score": None, "medal": None,
-                      "above_median": None}
-        score = dict(report, task=ctx.task.id, run_id=store.run_id, stop_reason=state.get("stop_reason"))
-        tmp = store.score_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(score, indent=2, default=str))
-        os.replace(tmp, store.score_path)
-        em.emit("grading", **report)
-        store.update_meta(score=report.get("score"), medal=report.get("medal"), valid=report.get("valid"))
-        return _done(em, t0, state, grading=report)
 
-    def reflect(state: AgentState) -> dict:
-        t0, em = time.monotonic(), _step(ctx, state)
-        store = ctx.store
-        grading = state.get("grading") or {}
-        if policy.reflect_at_end:
-            text, method = "", "rules"
-            if policy.reflect_use_model and hasattr(ctx.policy, "reflect"):
-                prompt = ctx.scaffold.render("reflect", task_id=ctx.task.id, stop_reason=state.get("stop_reason"),
-                                             grading=json.dumps(grading))
-                try:
-                    text, method = (ctx.policy.reflect(prompt, run_context(state)) or "").strip(), "model"
-                except Exception:  # noqa: BLE001 - fall back to the rule-based critique
-                    text = ""
-            if not text:
-                text, method = rule_based_critique(state, grading), "rules"
-            text = text[: policy.reflect_max_chars]
-            marker = f"<!-- run: {store.run_id} -->"
-            mem = ctx.tool_ctx.memory_path or memory.memory_path()
+def wait(ctx: RunContext, state: AgentState) -> dict:
+    """The endpoint is down: wait (the time counts as paused, see Budgets), then the model is asked again."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    ctx.sleep(float((state.get("outage") or {}).get("wait_s", ctx.scaffold.policy.outage_wait_s)))
+    return _done(ctx, em, t0, state, paused=True)
+
+
+def finish(ctx: RunContext, state: AgentState) -> dict:
+    """Grade the submission (the agent's, else a submission.csv left in the workspace) outside the sandbox."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    store = ctx.store
+    sub = store.submission_path
+    if not sub.exists():
+        candidate = ctx.tool_ctx.workspace / "submission.csv"
+        if candidate.is_file():
+            shutil.copyfile(candidate, sub)
+            em.emit("submission", path=str(sub), source=str(candidate), valid=None, error=None, auto=True)
+    if sub.exists():
+        report = ctx.task.grade(sub)
+    else:
+        report = {"valid": False, "error": "no submission was made", "score": None, "medal": None, "above_median": None}
+    score = dict(report, task=ctx.task.id, run_id=store.run_id, stop_reason=state.get("stop_reason"),
+                 stop_kind=state.get("stop_kind"))
+    tmp = store.score_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(score, indent=2, default=str))
+    os.replace(tmp, store.score_path)
+    em.emit("grading", **report)
+    store.update_meta(score=report.get("score"), medal=report.get("medal"), valid=report.get("valid"))
+    return _done(ctx, em, t0, state, grading=report)
+
+
+def _critique(ctx: RunContext, state: AgentState, grading: dict, spent: list[AssistantTurn]) -> tuple[str, str]:
+    """(text, method): the model's self-critique where it can write one, else the rule-based one."""
+    policy = ctx.scaffold.policy
+    if policy.reflect_use_model and isinstance(ctx.policy, Writer):
+        prompt = ctx.scaffold.render("reflect", task_id=ctx.task.id, stop_reason=state.get("stop_reason"),
+                                     grading=json.dumps(grading))
+        try:
+            spent.append(ctx.policy.reflect(prompt, run_context(state)))
+            text = (spent[-1].content or "").strip()
+            if text:
+                return text[: policy.reflect_max_chars], "model"
+        except Exception:  # noqa: BLE001 - fall back to the rule-based critique
+            pass
+    return rule_based_critique(state, grading)[: policy.reflect_max_chars], "rules"
+
+
+def reflect(ctx: RunContext, state: AgentState) -> dict:
+    """A self-critique into memory (not when the run failed: that is no lesson about the task); totals to meta."""
+    t0, em = time.monotonic(), _emitter(ctx, state)
+    store, grading = ctx.store, state.get("grading") or {}
+    kind = stop_kind(state) or StopKind.POLICY_DONE
+    spent: list[AssistantTurn] = []
+    if ctx.scaffold.policy.reflect_at_end and kind.failed:
+        em.emit("reflection", text="", method="skipped",
+                skipped=f"the run failed ({kind.value}); a failure of the model endpoint is no lesson about the task")
+    elif ctx.scaffold.policy.reflect_at_end:
+        text, method = _critique(ctx, state, grading, spent)
+        mem = ctx.memory_path or memory.memory_path()
+        marker = f"<!-- run: {store.run_id} -->"
+        error = None
+        try:
             if marker not in memory.read_memory(path=mem):  # a re-run of this step never appends twice
-                score = grading.get("score")
-                title = f"{ctx.task.id} · run {store.run_id} · score {score} · {state.get('stop_reason')}"
+                title = f"{ctx.task.id} · run {store.run_id} · score {grading.get('score')} · {state.get('stop_reason')}"
                 memory.append_memory(f"{marker}\n{text}", title, mem)
-            em.emit("reflection", text=text, method=method, memory_file=str(mem))
-        totals = {"turns": state.get("turns", 0), "tool_calls": state.get("tool_calls", 0),
-                  "tool_errors": state.get("tool_errors", 0),
-                  "tokens": state.get("prompt_tokens", 0) + state.get("completion_tokens", 0),
-                  "cost_usd": state.get("cost_usd", 0.0), "elapsed_s": round(state.get("elapsed_s", 0.0), 3),
-                  "compactions": state.get("compactions", 0)}
-        stop = state.get("stop_reason") or "unknown"
-        status = "failed" if stop.startswith("error") else "finished"
-        em.emit("run_finished", status=status, stop_reason=stop, score=grading.get("score"),
-                medal=grading.get("medal"), totals=totals)
-        store.update_meta(status=status, stop_reason=stop, totals=totals, **totals)
-        return _done(em, t0, state)
+        except OSError as exc:       # a read-only or full memory file costs the lesson, not the run
+            error = f"not written to {mem}: {exc.strerror or exc}"
+        em.emit("reflection", text=text, method=method, memory_file=str(mem), **({"error": error} if error else {}))
+    usage = _usage(state, spent)
+    totals = {"turns": state.get("turns", 0), "tool_calls": state.get("tool_calls", 0),
+              "tool_errors": state.get("tool_errors", 0), "tokens": usage["prompt_tokens"] + usage["completion_tokens"],
+              "cost_usd": usage["cost_usd"], "elapsed_s": round(state.get("elapsed_s", 0.0), 3),
+              "paused_s": round(state.get("paused_s", 0.0), 3), "compactions": state.get("compactions", 0)}
+    stop = state.get("stop_reason") or "unknown"
+    em.emit("run_finished", status=kind.status, stop_reason=stop, stop_kind=kind.value, score=grading.get("score"),
+            medal=grading.get("medal"), totals=totals)
+    store.update_meta(status=kind.status, stop_reason=stop, stop_kind=kind.value, totals=totals, **totals)
+    return _done(ctx, em, t0, state, **usage)
 
-    return {"model": model, "tools": tools, "context": context, "finish": finish, "reflect": reflect}
 
-
-def _after_model(state: AgentState) -> str:
+# -- routing and wiring ----------------------------------------------------------------------------
+def after_model(state: AgentState) -> str:
+    """finish when stopped, wait on an outage, tools when calls are pending, else context."""
     if state.get("stop_reason"):
         return "finish"
+    if state.get("outage"):
+        return "wait"
     return "tools" if state.get("pending") else "context"
 
 
-def _after_tools(state: AgentState) -> str:
+def after_tools(state: AgentState) -> str:
+    """finish once submitted, else context."""
     return "finish" if state.get("stop_reason") else "context"
+
+
+def after_context(state: AgentState) -> str:
+    """finish when an overflow could not be compacted away, else the next model turn."""
+    return "finish" if state.get("stop_reason") else "model"
 
 
 def build_graph(ctx: RunContext, checkpointer: Any = None):
     """Compile the agent graph (with the given checkpointer, e.g. SqliteSaver)."""
     g = StateGraph(AgentState)
-    for name, fn in make_nodes(ctx).items():
-        g.add_node(name, fn)
+    for node in (model, tools, context, wait, finish, reflect):
+        g.add_node(node.__name__, partial(node, ctx))
     g.add_edge(START, "model")
-    g.add_conditional_edges("model", _after_model, {"finish": "finish", "tools": "tools", "context": "context"})
-    g.add_conditional_edges("tools", _after_tools, {"finish": "finish", "context": "context"})
-    g.add_edge("context", "model")
+    g.add_conditional_edges("model", after_model, ["finish", "wait", "tools", "context"])
+    g.add_conditional_edges("tools", after_tools, ["finish", "context"])
+    g.add_conditional_edges("context", after_context, ["finish", "model"])
+    g.add_edge("wait", "model")
     g.add_edge("finish", "reflect")
     g.add_edge("reflect", END)
     return g.compile(checkpointer=checkpointer)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+
+from agent.llm.pricing import estimate_prompt_tokens
+from agent.llm.xml_tools import extract_markup_calls
 
 SUMMARY_TAG = "[Summary of earlier work, written when the history was compacted]"
 
 
-def _chars(m: dict) -> int:
-    n = len(str(m.get("content") or "")) + len(str(m.get("reasoning_content") or ""))
-    if m.get("reasoning_details"):
-        n += len(json.dumps(m["reasoning_details"], ensure_ascii=False))
-    for c in m.get("tool_calls") or []:
-        n += len(c.get("function", {}).get("arguments") or "") + len(c.get("function", {}).get("name") or "") + 40
-    return n
-
-
-def estimate_tokens(messages: list[dict]) -> int:
-    """A tokenizer-free estimate: about 4 characters per token of the history, plus a few per message."""
-    return sum(_chars(m) for m in messages) // 4 + 6 * len(messages)
-
-
 def history_tokens(messages: list[dict], last_prompt_tokens: int = 0) -> int:
-    """The larger of the estimate and what the endpoint last reported for the prompt."""
-    return max(estimate_tokens(messages), last_prompt_tokens)
+    """The larger of the client's estimate of the history and what the endpoint last reported for the prompt."""
+    return max(estimate_prompt_tokens(messages, None), last_prompt_tokens)
 
 
 def split_for_compaction(messages: list[dict], keep_recent_turns: int, head: int = 2) -> tuple[int, int] | None:
@@ -45,9 +33,6 @@ def split_for_compaction(messages: list[dict], keep_recent_turns: int, head: int
 
 def extractive_summary(messages: list[dict], max_chars: int = 6000) -> str:
     """A no-model summary: per turn, the visible text, the calls made and the first line of each result."""
-    # imported here: importing agent.llm loads the openai client
-    from agent.llm.xml_tools import extract_markup_calls
-
     lines: list[str] = []
     for m in messages:
         role = m.get("role")

@@ -1,4 +1,9 @@
-"""Start and resume runs: set up the record, sandbox, policy and SQLite checkpointer, then drive the graph."""
+"""Start and resume runs: set up the record, sandbox, policy and SQLite checkpointer, then drive the graph.
+
+Everything that can fail on bad input (the spec, scaffold, task, memory file, model config) is checked
+before the run's folder is made; a failure while opening the sandbox removes the folder again. So an
+error never leaves a half-made record behind, and a record, once made, is always resumable.
+"""
 
 from __future__ import annotations
 
@@ -7,112 +12,194 @@ import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent import memory
-from agent.graph.budgets import Budgets
 from agent.graph.build import RunContext, build_graph
+from agent.graph.policies.base import Policy
 from agent.graph.sandboxes import open_sandbox
-from agent.graph.state import initial_state
-from agent.graph.task import load_task
-from agent.runstore import RunStore, new_run_id, now_iso
-from agent.scaffold import load_scaffold
+from agent.graph.spec import CUSTOM, RunSpec
+from agent.graph.state import AgentState, initial_state
+from agent.graph.task import Task, load_task
+from agent.runstore import LIVE, Emitter, RunStore, new_run_id, now_iso
+from agent.scaffold import Scaffold, load_scaffold
 from agent.tools import TOOLS, ToolContext, tool_schemas
 from common import paths
 from common.errors import UserError
+from common.procs import pid_alive, process_start
 
-POLICIES = ("llm", "heuristic", "replay")
 RECURSION_LIMIT = 100_000
 
-
-def default_policy(base_url: str | None = None, config_file: str | None = None) -> str:
-    """'llm' when an endpoint is configured (flag, OPENAI_BASE_URL or the LLM config file), else 'heuristic'."""
-    if base_url or os.environ.get("OPENAI_BASE_URL"):
-        return "llm"
-    try:
-        from agent.llm import LLMConfig
-
-        cfg = LLMConfig.from_env(config_file=config_file)
-        return "llm" if getattr(cfg, "base_url", None) else "heuristic"
-    except Exception:  # noqa: BLE001 - no client or no config: run without a model
-        return "heuristic"
+Sink = Callable[[dict], None]
+DeltaFn = Callable[[str, str], None]
 
 
-def _make_policy(meta: dict, task, tools: list[dict], on_delta: Callable | None):
-    name = meta["policy"]
-    if name == "heuristic":
+def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaFn | None) -> tuple[Policy, int, str | None]:
+    """(policy, context window, model name) for the spec's policy."""
+    window = scaffold.policy.context_window_tokens
+    if spec.policy == "heuristic":
         from agent.graph.policies import HeuristicPolicy
 
-        return HeuristicPolicy(task)
-    if name == "replay":
+        return HeuristicPolicy(task), window, None
+    if spec.policy == "replay":
         from agent.graph.policies import ReplayPolicy
 
-        if not meta.get("replay_run"):
-            raise UserError("--policy replay needs --replay-run RUN_ID")
-        return ReplayPolicy(RunStore.open(meta["replay_run"]))
-    if name == "llm":
-        try:
-            from agent.llm import LLMClient, LLMConfig
-        except ModuleNotFoundError as exc:
-            raise UserError("the model client (agent.llm) is not installed; use --policy heuristic") from exc
-        from agent.graph.policies import LLMPolicy
+        return ReplayPolicy(RunStore.open(str(spec.replay_run)), task.id), window, None
+    from agent.graph.policies import LLMPolicy
+    from agent.llm import LLMClient, LLMConfig
 
-        kwargs: dict[str, Any] = {"base_url": meta.get("base_url"), "config_file": meta.get("config_file")}
-        if meta.get("model"):
-            kwargs["model"] = meta["model"]
-        cfg = LLMConfig.from_env(**kwargs)
-        policy = LLMPolicy(LLMClient(cfg), tools, on_delta)
-        policy.model_name = cfg.model
-        policy.context_window = getattr(cfg, "context_window", None)  # the model's, when the config knows it
-        return policy
-    raise UserError(f"unknown policy {name!r}: use one of {', '.join(POLICIES)}")
+    cfg = LLMConfig.from_env(model=spec.model, base_url=spec.base_url, config_file=spec.config_file)
+    policy = LLMPolicy(LLMClient(cfg), tool_schemas(scaffold.tools), on_delta)
+    return policy, min(window, cfg.context_window or window), cfg.model
 
 
-def _context(store: RunStore, meta: dict, sink, on_delta, policy_impl=None) -> tuple[RunContext, Any]:
-    scaffold = load_scaffold(known_tools=set(TOOLS))
-    task = load_task(meta["task"])
-    tools = tool_schemas(scaffold.tools)
-    policy = policy_impl or _make_policy(meta, task, tools, on_delta)
-    sandbox = open_sandbox(meta.get("sandbox_requested", "auto"), store.workspace, task.public_dir,
-                           name=store.run_id, timeout_s=scaffold.policy.default_timeout_s)
+def check_memory_file(path: Path) -> None:
+    """UserError unless the memory file can be read and appended to (or created)."""
+    where = path if path.exists() else next((p for p in path.parents if p.exists()), path.parent)
+    if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
+        raise UserError(f"the memory file {path} is not a writable file: make it writable (chmod u+rw) or set "
+                        f"EVOFORGE_MEMORY to another file")
+    if not path.exists() and (not where.is_dir() or not os.access(where, os.W_OK | os.X_OK)):
+        raise UserError(f"the memory file {path} cannot be created ({where} is not a writable folder): set "
+                        f"EVOFORGE_MEMORY to a writable place")
+
+
+def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink | None) -> None:
+    """Write event 0, run_started (the one place it is written: at start, and again on resume if it was lost)."""
+    Emitter(store, 0, 0, sink).emit("run_started", run_id=store.run_id, task=spec.task, policy=spec.policy,
+                                    model=spec.model, sandbox=sandbox_kind, scaffold_commit=spec.scaffold_commit,
+                                    budgets=spec.budgets.to_dict())
+
+
+def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy, window: int,
+             sink: Sink | None) -> tuple[RunContext, Any]:
+    """The nodes' context, with the sandbox opened over the run's workspace."""
+    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id,
+                           timeout_s=scaffold.policy.default_timeout_s)
+    mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
-                           submission_dest=store.submission_path, memory_path=paths.memory_file())
-    ctx = RunContext(store, task, scaffold, policy, tool_ctx, Budgets.from_dict(meta.get("budgets")), sink)
+                           submission_dest=store.submission_path, memory_path=mem)
+    budgets = spec.budgets.with_turn_cap(scaffold.policy.max_turns)   # records from before the cap was recorded
+    ctx = RunContext(store, task, scaffold, policy, tool_ctx, budgets, sink, context_window=window, memory_path=mem)
     return ctx, sandbox
 
 
-def _drive(ctx: RunContext, sandbox, inputs: Any) -> dict:
-    store = ctx.store
-    conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")  # WAL commits survive kill -9 without an fsync each
+def _first_state(spec: RunSpec, scaffold: Scaffold, task: Task, sandbox: Any) -> AgentState:
+    system = scaffold.render("system", data_dir=sandbox.data_path, workspace=sandbox.workspace_path,
+                             max_turns=spec.budgets.max_turns)
+    start = scaffold.render("start", task_id=spec.task, description=task.description(),
+                            submission_format=task.submission_format(), data_dir=sandbox.data_path,
+                            memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")
+    return initial_state([{"role": "system", "content": system}, {"role": "user", "content": start}])
+
+
+def _owner() -> dict[str, Any]:
+    return {"pid": os.getpid(), "pid_start": process_start(os.getpid())}
+
+
+def start_run(spec: RunSpec, *, sink: Sink | None = None, on_delta: DeltaFn | None = None,
+              on_created: Callable[[str], None] | None = None, policy_impl: Policy | None = None) -> RunStore:
+    """Create a run record for `spec` and drive the graph to the end; returns the run's store.
+
+    `policy_impl` drives the run with any `(state) -> AssistantTurn` function (recorded as policy "custom").
+    """
+    if policy_impl is not None:
+        spec = replace(spec, policy=CUSTOM)
+    spec.validate()
+    scaffold = load_scaffold(known_tools=set(TOOLS))
+    check_memory_file(paths.memory_file())
+    task = load_task(spec.task)
+    if policy_impl is not None:
+        policy, window, model = policy_impl, scaffold.policy.context_window_tokens, None
+    else:
+        policy, window, model = _make_policy(spec, task, scaffold, on_delta)
+    spec = replace(spec, model=model or spec.model, run_id=spec.run_id or new_run_id(spec.task),
+                   budgets=spec.budgets.with_turn_cap(scaffold.policy.max_turns), scaffold_commit=scaffold.commit,
+                   scaffold_dir=str(scaffold.root), created=now_iso())
+    store = RunStore.create(spec.run_id)
     try:
+        ctx, sandbox = _context(store, spec, scaffold, task, policy, window, sink)
+        try:
+            state = _first_state(spec, scaffold, task, sandbox)
+            (store.root / "initial_state.json").write_text(json.dumps(state))
+            store.write_meta({**spec.to_meta(), "status": "running", "sandbox": sandbox.kind, "turns": 0,
+                              "tokens": 0, "cost_usd": 0.0, **_owner()})
+        except BaseException:
+            sandbox.close()
+            raise
+    except BaseException:
+        store.discard()          # nothing ran: leave no record behind
+        raise
+    if on_created:
+        on_created(store.run_id)
+    record_start(store, spec, sandbox.kind, sink)
+    _drive(ctx, sandbox, state)
+    return store
+
+
+def is_finished(store: RunStore) -> bool:
+    """Whether the run has ended (its last event is run_finished)."""
+    events = store.read_events()
+    return bool(events) and events[-1].get("type") == "run_finished"
+
+
+def resume_run(ref: str, *, sink: Sink | None = None, on_delta: DeltaFn | None = None) -> RunStore:
+    """Continue a run (id or unique prefix) from its last checkpointed step; events past it are dropped, then
+    re-made. A finished run is left as it is."""
+    store = RunStore.open(ref)
+    meta = store.read_meta()
+    if is_finished(store):
+        return store
+    if meta.get("status") in LIVE and meta.get("pid") != os.getpid() and pid_alive(meta.get("pid"),
+                                                                                   meta.get("pid_start")):
+        raise UserError(f"run {store.run_id!r} is still running (pid {meta.get('pid')}); stop it before resuming")
+    if not (store.root / "initial_state.json").is_file():
+        raise UserError(f"run {store.run_id!r} was killed before its first step was recorded; start a new run")
+    spec = RunSpec.from_meta(meta)
+    scaffold = load_scaffold(known_tools=set(TOOLS))
+    check_memory_file(paths.memory_file())
+    task = load_task(spec.task)
+    if spec.policy == CUSTOM:
+        raise UserError(f"run {store.run_id!r} was driven by a policy given in code; resume it from code")
+    policy, window, _ = _make_policy(spec, task, scaffold, on_delta)
+    ctx, sandbox = _context(store, spec, scaffold, task, policy, window, sink)
+    if not store.read_events()[:1] or store.read_events()[0].get("type") != "run_started":
+        store.truncate_events(0)
+        record_start(store, spec, sandbox.kind, sink)
+    _drive(ctx, sandbox, None)
+    return store
+
+
+def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
+    """Run the graph to its end from `inputs` (a new run) or from the last checkpoint (inputs None)."""
+    store = ctx.store
+    try:
+        conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
         with closing(conn):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL commits survive kill -9 without an fsync each
             graph = build_graph(ctx, SqliteSaver(conn))
             config = {"configurable": {"thread_id": store.run_id}, "recursion_limit": RECURSION_LIMIT}
-            snap = graph.get_state(config)
             if inputs is None:  # resuming
+                snap = graph.get_state(config)
                 values = snap.values or {}
-                if values and not snap.next:
-                    store.update_meta(status=store.read_meta().get("status", "finished"))
-                    return values
-                if not values and not snap.next and not snap.config.get("configurable", {}).get("checkpoint_id"):
+                if not values and not snap.next:   # killed before the first checkpoint: start from the top
                     inputs = json.loads((store.root / "initial_state.json").read_text())
                 seq = values.get("seq", 1)
                 ctx.recover([e for e in store.read_events() if e.get("seq", 0) >= seq])  # a step cut by the kill
                 dropped = store.truncate_events(seq)
-                store.update_meta(status="running", pid=os.getpid(), resumed=store.read_meta().get("resumed", 0) + 1,
-                                  events_dropped_on_resume=dropped)
+                store.update_meta(status="running", resumed=store.read_meta().get("resumed", 0) + 1,
+                                  events_dropped_on_resume=dropped, **_owner())
             graph.invoke(inputs, config, durability="sync")
-            return graph.get_state(config).values
     except KeyboardInterrupt:
-        store.update_meta(status="killed")
+        _mark(store, status="interrupted")
         raise
     except BaseException as exc:
-        store.update_meta(status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        _mark(store, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
     finally:
         try:
@@ -121,92 +208,9 @@ def _drive(ctx: RunContext, sandbox, inputs: Any) -> dict:
             pass
 
 
-def _alive(pid: int) -> bool:
+def _mark(store: RunStore, **fields: Any) -> None:
+    """Record how the process left the run, if the disk still lets us (a full disk must not hide the cause)."""
     try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError, TypeError):
-        return False
-    try:  # a zombie (killed, not yet reaped by its parent) is not running
-        return Path(f"/proc/{int(pid)}/stat").read_text().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
-
-
-def start_run(
-    task_id: str,
-    policy: str | None = None,
-    model: str | None = None,
-    sandbox: str = "auto",
-    budgets: Budgets | None = None,
-    base_url: str | None = None,
-    run_id: str | None = None,
-    replay_run: str | None = None,
-    config_file: str | None = None,
-    sink: Callable[[dict], None] | None = None,
-    on_delta: Callable[[str, str], None] | None = None,
-    on_created: Callable[[str], None] | None = None,
-    policy_impl: Callable[[dict], Any] | None = None,
-) -> RunStore:
-    """Create a run record and drive the graph to the end; returns the run's store.
-
-    `policy_impl` drives the run with any `(state) -> AssistantTurn-like` function (named "custom").
-    """
-    policy = "custom" if policy_impl is not None else (policy or default_policy(base_url, config_file))
-    if policy not in POLICIES and policy_impl is None:
-        raise UserError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
-    if sandbox not in ("docker", "local", "auto"):
-        raise UserError(f"unknown sandbox {sandbox!r}: use docker, local or auto")
-    if policy == "replay" and not replay_run:
-        raise UserError("--policy replay needs --replay-run RUN_ID")
-    scaffold = load_scaffold(known_tools=set(TOOLS))
-    task = load_task(task_id)
-    store = RunStore.create(run_id or new_run_id(task_id))
-    if on_created:
-        on_created(store.run_id)
-    budgets = budgets or Budgets()
-    meta = {
-        "run_id": store.run_id, "task": task_id, "model": model if policy == "llm" else None, "policy": policy,
-        "sandbox_requested": sandbox, "base_url": base_url, "config_file": config_file, "replay_run": replay_run,
-        "scaffold_commit": scaffold.commit, "scaffold_dir": str(scaffold.root), "budgets": budgets.to_dict(),
-        "status": "running", "created": now_iso(), "pid": os.getpid(), "turns": 0, "tokens": 0, "cost_usd": 0.0,
-    }
-    store.write_meta(meta)
-    ctx, sb = _context(store, meta, sink, on_delta, policy_impl)
-    if policy == "llm":
-        meta["model"] = getattr(ctx.policy, "model_name", None) or model
-    meta["sandbox"] = getattr(sb, "kind", sandbox)
-    store.write_meta(meta)
-    system = scaffold.render("system", data_dir=sb.data_path, workspace=sb.workspace_path,
-                             max_turns=budgets.max_turns or scaffold.policy.max_turns)
-    start = scaffold.render("start", task_id=task_id, description=task.description(),
-                            submission_format=task.submission_format(), data_dir=sb.data_path,
-                            memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")
-    state = initial_state([{"role": "system", "content": system}, {"role": "user", "content": start}])
-    (store.root / "initial_state.json").write_text(json.dumps(state))
-    store.append_event(0, 0, "run_started", task=task_id, policy=policy, model=meta["model"], sandbox=meta["sandbox"],
-                       scaffold_commit=scaffold.commit, budgets=budgets.to_dict(), run_id=store.run_id)
-    if sink:
-        sink({"type": "run_started", "seq": 0, "task": task_id, "policy": policy, "model": meta["model"],
-              "sandbox": meta["sandbox"], "run_id": store.run_id})
-    _drive(ctx, sb, state)
-    return store
-
-
-def resume_run(run_id: str, sink: Callable[[dict], None] | None = None,
-               on_delta: Callable[[str, str], None] | None = None) -> RunStore:
-    """Continue a run from its last checkpointed step (events past it are dropped, then re-made)."""
-    store = RunStore.open(run_id)
-    meta = store.read_meta()
-    pid = meta.get("pid")
-    if meta.get("status") == "running" and pid and pid != os.getpid() and _alive(pid):
-        raise UserError(f"run {run_id!r} is still running (pid {pid}); stop it before resuming")
-    if not (store.root / "initial_state.json").is_file():
-        raise UserError(f"run {run_id!r} was killed before its first step was recorded; start a new run")
-    if not any(e.get("seq") == 0 for e in store.read_events()[:1]):
-        store.truncate_events(0)
-        store.append_event(0, 0, "run_started", task=meta["task"], policy=meta["policy"], model=meta.get("model"),
-                           sandbox=meta.get("sandbox"), scaffold_commit=meta.get("scaffold_commit"),
-                           budgets=meta.get("budgets"), run_id=run_id)
-    ctx, sb = _context(store, meta, sink, on_delta)
-    _drive(ctx, sb, None)
-    return store
+        store.update_meta(**fields)
+    except (OSError, UserError):
+        pass

@@ -20,6 +20,14 @@ def docker_available(need_image: bool = True) -> tuple[bool, str]:
     return engine_status(need_image=need_image)
 
 
+def resolve_kind(kind: str) -> tuple[str, str]:
+    """The sandbox kind that `kind` opens ("auto": docker where an engine and the image are there) and why."""
+    if kind != "auto":
+        return kind, "asked for"
+    ok, why = docker_available()
+    return ("docker", "a Docker engine with the sandbox image is reachable") if ok else ("local", why)
+
+
 def make_sandbox(
     kind: str,
     workspace: Path,
@@ -30,10 +38,9 @@ def make_sandbox(
 ) -> Sandbox:
     """Open a sandbox of `kind` ("docker" | "local" | "auto") over a workspace and public data folder."""
     if kind == "auto":
-        ok, why = docker_available()
-        if not ok:
+        kind, why = resolve_kind(kind)
+        if kind == "local":
             log.info("auto sandbox: using local (%s)", why)
-        kind = "docker" if ok else "local"
     if kind == "docker":
         ok, why = docker_available()
         if not ok:

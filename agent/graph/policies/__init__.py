@@ -1,7 +1,8 @@
-"""Policies: one function (state) -> AssistantTurn-like: llm, heuristic, replay."""
+"""Policies: one function (state) -> AssistantTurn: llm, heuristic, replay."""
 
+from agent.graph.policies.base import Policy, Writer
 from agent.graph.policies.heuristic import HeuristicPolicy
 from agent.graph.policies.llm import LLMPolicy
 from agent.graph.policies.replay import ReplayPolicy
 
-__all__ = ["HeuristicPolicy", "LLMPolicy", "ReplayPolicy"]
+__all__ = ["HeuristicPolicy", "LLMPolicy", "Policy", "ReplayPolicy", "Writer"]

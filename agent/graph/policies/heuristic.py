@@ -10,7 +10,8 @@ import json
 import re
 
 from agent.graph.policies.heuristic_script import FALLBACK, SCRIPT
-from agent.graph.turns import Call, PolicyStop, Turn
+from agent.graph.stops import PolicyStop
+from agent.llm.types import AssistantTurn, ToolCall
 
 
 def _last_call_and_result(messages: list[dict]) -> tuple[dict | None, str]:
@@ -50,11 +51,11 @@ class HeuristicPolicy:
             "sample_submission": task.config.sample_submission,
         }
 
-    def _turn(self, n: int, why: str, name: str, args: dict) -> Turn:
-        return Turn(content="", thinking=why, thinking_format=None, tool_calls=[Call.make(f"h{n}-{name}", name, args)],
-                    finish_reason="tool_calls")
+    def _turn(self, n: int, why: str, name: str, args: dict) -> AssistantTurn:
+        call = ToolCall(f"h{n}-{name}", name, json.dumps(args), args)
+        return AssistantTurn(thinking=why, tool_calls=[call], finish_reason="tool_calls", model=self.name)
 
-    def __call__(self, state: dict) -> Turn:
+    def __call__(self, state: dict) -> AssistantTurn:
         """The next action, decided from the last tool call and its result."""
         n = state.get("turns", 0) + 1
         last, result = _last_call_and_result(state["messages"])
@@ -87,6 +88,6 @@ class HeuristicPolicy:
             raise PolicyStop("submitted")
         return self._turn(n, "Check the submission.", "validate_submission", {})
 
-    def _fallback(self, n: int, why: str) -> Turn:
+    def _fallback(self, n: int, why: str) -> AssistantTurn:
         script = FALLBACK.replace("__SAMPLE__", self.spec["sample_submission"])
         return self._turn(n, why, "write_file", {"path": "fallback.py", "content": script})

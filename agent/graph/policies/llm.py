@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agent.llm import AssistantTurn, LLMClient
+
 SUMMARY_SYSTEM = "You write concise, factual working notes for an ML engineer."
 
 
@@ -12,21 +14,21 @@ class LLMPolicy:
 
     name = "llm"
 
-    def __init__(self, client, tools: list[dict], on_delta: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, client: LLMClient, tools: list[dict], on_delta: Callable[[str, str], None] | None = None) -> None:
         self.client, self.tools, self.on_delta = client, tools, on_delta
 
-    def __call__(self, state: dict):
+    def __call__(self, state: dict) -> AssistantTurn:
         """One model turn."""
         return self.client.complete(state["messages"], self.tools, on_delta=self.on_delta)
 
-    def summarize(self, old: list[dict], prompt: str) -> str:
-        """A model-written summary of older turns (for compaction)."""
+    def summarize(self, old: list[dict], prompt: str) -> AssistantTurn:
+        """A model-written summary of older turns (for compaction); its usage counts in the run's totals."""
         msgs = [{"role": "system", "content": SUMMARY_SYSTEM}, {"role": "user", "content": "Earlier work follows."}]
         msgs += old + [{"role": "user", "content": prompt}]
-        return self.client.complete(msgs, None).content
+        return self.client.complete(msgs, None)
 
-    def reflect(self, prompt: str, context: str) -> str:
-        """A model-written self-critique of the attempt."""
+    def reflect(self, prompt: str, context: str) -> AssistantTurn:
+        """A model-written self-critique of the attempt; its usage counts in the run's totals."""
         msgs = [{"role": "system", "content": SUMMARY_SYSTEM},
                 {"role": "user", "content": f"Record of the attempt:\n{context}\n\n{prompt}"}]
-        return self.client.complete(msgs, None).content
+        return self.client.complete(msgs, None)

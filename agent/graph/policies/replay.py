@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from agent.graph.turns import Call, PolicyStop, Turn, TurnUsage
+from dataclasses import dataclass
+
+from agent.graph.stops import PolicyStop
+from agent.llm.types import AssistantTurn, ToolCall, Usage
 from agent.runstore import RunStore
 from common.errors import UserError
+
+
+@dataclass
+class ReplayedTurn(AssistantTurn):
+    """A recorded turn: it goes back into the history as the very message recorded, whatever its form."""
+
+    message: dict | None = None
+
+    def to_message(self) -> dict:
+        """The recorded history message (or, for a record without one, the message rebuilt from its parts)."""
+        return dict(self.message) if self.message is not None else super().to_message()
 
 
 class ReplayPolicy:
@@ -12,22 +26,27 @@ class ReplayPolicy:
 
     name = "replay"
 
-    def __init__(self, source: RunStore) -> None:
+    def __init__(self, source: RunStore, task_id: str | None = None) -> None:
         self.source = source.run_id
+        recorded = source.read_meta().get("task")
+        if task_id is not None and recorded and recorded != task_id:
+            raise UserError(f"run {source.run_id!r} worked on {recorded!r}, not {task_id!r}: replay it on {recorded}")
         self.turns = [e for e in source.read_events() if e.get("type") == "model_turn"]
         if not self.turns:
             raise UserError(f"run {source.run_id!r} has no model turns to replay")
 
-    def __call__(self, state: dict) -> Turn:
+    def __call__(self, state: dict) -> AssistantTurn:
         """The recorded turn with the same index as this one."""
         i = state.get("turns", 0)
         if i >= len(self.turns):
             raise PolicyStop("replay_exhausted")
         e = self.turns[i]
         u = e.get("usage") or {}
-        calls = [Call(c["id"], c["name"], c.get("arguments") or "{}", None, c.get("error")) for c in e.get("tool_calls") or []]
-        return Turn(
+        calls = [ToolCall(c["id"], c["name"], c.get("arguments") or "{}", None, c.get("error"))
+                 for c in e.get("tool_calls") or []]
+        return ReplayedTurn(
             content=e.get("content") or "", thinking=e.get("thinking") or "", thinking_format=e.get("thinking_format"),
-            tool_calls=calls, usage=TurnUsage(u.get("prompt_tokens", 0), u.get("completion_tokens", 0), u.get("total_tokens", 0)),
-            latency_s=0.0, cost_usd=0.0, finish_reason=e.get("finish_reason"), message=e.get("message"),
+            tool_calls=calls, usage=Usage(u.get("prompt_tokens", 0), u.get("completion_tokens", 0),
+                                          u.get("total_tokens", 0)),
+            finish_reason=e.get("finish_reason"), model=self.name, message=e.get("message"),
         )
