@@ -87,7 +87,7 @@ def _show_version(value: bool) -> None:
 
 
 @app.callback()
-def _root(
+def evoforge(
     show_version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
                                       help="Print the version and exit."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
@@ -96,8 +96,9 @@ def _root(
 ) -> None:
     """evoforge: an autonomous ML engineer that improves itself."""
     _DEBUG["on"] = debug
-    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    if debug or verbose:   # else warnings only, as Python prints them by default
+        level = logging.DEBUG if debug or verbose >= 2 else logging.INFO
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
 
 
 # Each entry: (module, attribute, name, kind). A module exposes a typer.Typer (a group) or a register function.

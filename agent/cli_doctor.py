@@ -48,7 +48,7 @@ def _endpoint(model: str | None, base_url: str | None, config: str | None) -> li
                Check(s, "api key", "set" if cfg.api_key else "not set", "ok" if cfg.api_key else "note"),
                Check(s, "context window", str(cfg.context_window or "from the scaffold"), "note"),
                Check(s, "settings from", cfg.source, "note"),
-               Check(s, "default policy", why.removeprefix("policy: "), "note")]
+               Check(s, "default policy", why.removeprefix("policy: ") or f"{policy} (named by the options given)", "note")]
     return checks
 
 

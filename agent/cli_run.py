@@ -42,10 +42,11 @@ def _reap_leftover_sandboxes() -> None:
         err.print(escape(f"removed {len(removed)} leftover sandbox container(s) of killed runs: {names}"))
 
 
-def _sigterm_as_interrupt() -> None:
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM stops a run as Ctrl-C does (resumable); returns the handler it replaced."""
     def handler(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, handler)
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def result_of(store: Any) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def _drive(start: Callable[[Any], Any], run_id: Callable[[], str | None], quiet:
     from agent.llm.types import LLMError
 
     view = None if quiet or as_json else LiveView(out)
-    _sigterm_as_interrupt()
+    before = _sigterm_as_interrupt()
     try:
         store = start(view)
     except KeyboardInterrupt:
@@ -86,6 +87,7 @@ def _drive(start: Callable[[Any], Any], run_id: Callable[[], str | None], quiet:
         err.print(escape(f"error: {exc}"))
         raise typer.Exit(ExitCode.RUN_FAILED) from None
     finally:
+        signal.signal(signal.SIGTERM, before)
         if view is not None:
             view.close()
     result = result_of(store)
@@ -136,7 +138,7 @@ def run(
     from agent.graph.runner import start_run
     from agent.graph.spec import RunSpec, resolve_policy
 
-    chosen, why = resolve_policy(policy, model, base_url, config)
+    chosen, why = resolve_policy(policy, model, base_url, config, replay_run)
     spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
                    sandbox=sandbox, run_id=run_id or "",
                    budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
@@ -171,6 +173,7 @@ def resume(
 
     _reap_leftover_sandboxes()
     store = RunStore.open(run_id)
+    store.read_meta()                                  # a damaged record is one line here, not later
     (err if as_json else out).print(f"run id: {store.run_id}")
     if is_finished(store):
         err.print(f"run {store.run_id} had already finished; nothing to resume")

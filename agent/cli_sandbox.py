@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from agent.cli_output import Column, print_table
 from agent.sandbox.reaper import would_remove
 from common.errors import UserError
 
-console = Console(highlight=False)
 app = typer.Typer(help="Docker sandbox containers: list them, remove those left by killed runs.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 WHY = {"alive": "owner running", "dead": "owner gone", "other-host": "owner on another host",
        "unknown": "owner not recorded"}
@@ -35,14 +33,15 @@ def _show(rows: list, as_json: bool, title: str, doomed: set[str] | None = None)
         print(json.dumps([dict(r.to_dict(), **({"would_remove": r.id in doomed} if doomed else {})) for r in rows],
                          indent=2))
         return
-    table = Table(title=title)
-    for col in ("container", "id", "status", "owner pid", "owner host", "owner", "removed"):
-        table.add_column(col)
-    for r in rows:
-        removed = "yes" if r.removed else (f"failed: {r.error}" if r.error else "would be" if r.id in doomed else "-")
-        table.add_row(r.name, r.id, r.status, r.owner_pid or "-", r.owner_host or "-", WHY.get(r.owner, r.owner),
-                      removed)
-    console.print(table)
+    table = [{**r.to_dict(), "owner": WHY.get(r.owner, r.owner),
+              "removed": "yes" if r.removed else (f"failed: {r.error}" if r.error else "would be" if r.id in doomed
+                                                  else "-")} for r in rows]
+    print_table(table, COLUMNS, title=title)
+
+
+COLUMNS = [Column("name", "container", keep=True), Column("id", "id", wide=True), Column("status", "status"),
+           Column("owner_pid", "owner pid"), Column("owner_host", "owner host", wide=True), Column("owner", "owner"),
+           Column("removed", "removed")]
 
 
 @app.command("list")

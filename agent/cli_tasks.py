@@ -11,14 +11,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from agent.cli_output import Column, print_table
 from common.errors import UserError
 
 app = typer.Typer(help="MLE-lite competitions: list, show, prepare, validate, grade, baseline.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 _err = Console(stderr=True)
-_out = Console()
 
 
 @app.callback()
@@ -55,31 +54,52 @@ def _select(ctx: typer.Context, ids: list[str] | None, all_: bool, local_only: b
     return [get_competition(cid, _mdir(ctx)) for cid in ids]
 
 
+TASK_COLUMNS = [Column("id", "id", keep=True), Column("modality", "modality"), Column("metric", "metric"),
+                Column("better", "better", wide=True), Column("source", "source", wide=True),
+                Column("prepared", "prepared")]
+
+
 @app.command("list")
-def list_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
-    """List the competitions (id, modality, metric, direction, source, prepared)."""
+def list_cmd(
+    ctx: typer.Context,
+    wide: bool = typer.Option(False, "--wide", "-w", help="More columns: better (direction), source."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+) -> None:
+    """List the competitions (id, modality, metric, prepared). Piped: TSV with a header."""
     from tasks.mle_lite.registry import list_competitions
 
     rows = [c.summary() for c in list_competitions(_mdir(ctx))]
     if as_json:
         print(json.dumps(rows, indent=1))
         return
-    table = Table(title=f"{len(rows)} competitions")
-    table.add_column("id", no_wrap=True)
-    for col in ("modality", "metric", "better", "source", "prepared"):
-        table.add_column(col)
     for r in rows:
-        table.add_row(r["id"], r["modality"], r["metric"], "higher" if r["higher_is_better"] else "lower",
-                      r["source"], "yes" if r["prepared"] else "no")
-    _out.print(table)
+        r["better"] = "higher" if r["higher_is_better"] else "lower"
+    print_table(rows, TASK_COLUMNS, wide=wide, title=f"{len(rows)} competitions")
+
+
+def complete_task_id(incomplete: str) -> list[str]:
+    """Shell completion: competition ids that start with what was typed."""
+    from tasks.mle_lite.registry import list_competitions
+
+    try:
+        return [c.id for c in list_competitions() if c.id.startswith(incomplete)]
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
 
 
 @app.command("show")
-def show_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID")) -> None:
+def show_cmd(ctx: typer.Context,
+             cid: str = typer.Argument(..., metavar="ID", autocompletion=complete_task_id),
+             as_json: bool = typer.Option(False, "--json", help="Print the description, paths and spec as JSON.")) -> None:
     """Print a competition's description and where its data lives."""
     from tasks.mle_lite.registry import get_competition
 
     comp = get_competition(cid, _mdir(ctx))
+    where = {"competition_folder": str(comp.dir), "public_dir": str(comp.public_dir), "prepared": comp.is_prepared(),
+             "sample_submission": str(comp.sample_submission_path), "leaderboard": str(comp.leaderboard_path)}
+    if as_json:
+        print(json.dumps({**comp.summary(), **where, "description": comp.description()}, indent=1))
+        return
     print(comp.description().rstrip())
     print()
     print(f"competition folder: {comp.dir}")
@@ -159,6 +179,11 @@ def grade_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID"),
         raise typer.Exit(1)
 
 
+BASELINE_COLUMNS = [Column("id", "id", keep=True), Column("metric_dir", "metric"), Column("result", "score", right=True),
+                    Column("medal", "medal"), Column("above_median", "above median"),
+                    Column("seconds", "seconds", right=True)]
+
+
 @app.command("baseline")
 def baseline_cmd(
     ctx: typer.Context,
@@ -193,15 +218,9 @@ def baseline_cmd(
     if as_json:
         print(json.dumps(results, indent=1))
         return
-    table = Table(title="reference baselines (seed 0, private score)")
-    for col in ("id", "metric", "score", "medal", "above median", "seconds"):
-        table.add_column(col, justify="right" if col in ("score", "seconds") else "left", no_wrap=col == "id",
-                         overflow="fold")
     for r in results:
-        score = f"{r['score']:.5g}" if r["valid"] else f"invalid: {r['error']}"
-        table.add_row(r["id"], r["metric"] + (" ↑" if r["higher_is_better"] else " ↓"), score,
-                      r["medal"] or "-", "-" if r["above_median"] is None else str(r["above_median"]),
-                      f"{r['seconds']:.1f}")
-    _out.print(table)
+        r["metric_dir"] = r["metric"] + (" ↑" if r["higher_is_better"] else " ↓")
+        r["result"] = r["score"] if r["valid"] else f"invalid: {r['error']}"
+    print_table(results, BASELINE_COLUMNS, title="reference baselines (seed 0, private score)")
     if any(not r["valid"] for r in results):
         sys.exit(1)

@@ -326,7 +326,7 @@ def training_summary(path: Path) -> dict[str, Any]:
             rec = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(rec.get("step"), int):
+        if isinstance(rec.get("step"), int) and "event" not in rec:
             row["turns"] = rec["step"]
         if rec.get("event") == "eval":
             row["score"] = rec.get("greedy_accuracy")

@@ -1,9 +1,12 @@
-"""End to end through the `evoforge` CLI: heuristic policy runs, help texts, and shipped competitions."""
+"""End to end through the installed `evoforge` command (the subprocess smoke tests; the other CLI tests run
+in-process in test_cli.py): a heuristic run, Ctrl-C of a real process, and shipped competitions."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,19 +45,23 @@ def test_cli_run_defaults_to_heuristic_and_prints_the_run_id_first(env):
     assert row.split("\t")[:2] == [run_id, "finished"]
 
 
-def test_cli_errors_are_one_line(env):
-    r = subprocess.run(EVOFORGE + ["run", "no-such-competition", "--sandbox", "local"], env=env,
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
-    r = subprocess.run(EVOFORGE + ["run", "toy-binary", "--policy", "replay"], env=env, capture_output=True, text=True)
-    assert r.returncode == 2 and "--replay-run" in r.stderr
+def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
+    from tests.toy import record_turns
 
-
-@pytest.mark.parametrize("cmd", ["run", "resume"])
-def test_help_states_the_local_sandbox_caveat(env, cmd):
-    r = subprocess.run(EVOFORGE + [cmd, "--help"], env=dict(env, COLUMNS="200"), capture_output=True, text=True)
-    assert r.returncode == 0
-    assert "commands can read anything your user can" in " ".join(r.stdout.split())
+    record_turns(Path(env["EVOFORGE_RUNS"]), "slow", [("bash", {"command": "sleep 30"})])
+    proc = subprocess.Popen(EVOFORGE + ["run", "toy-binary", "--replay-run", "slow", "--sandbox", "local",
+                                        "--run-id", "int"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    events = Path(env["EVOFORGE_RUNS"]) / "int" / "events.jsonl"
+    deadline = time.monotonic() + 60
+    while not (events.exists() and '"tool_started"' in events.read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "continue it with: evoforge resume int" in err and "Traceback" not in err
+    assert RunStore.open("int", base=Path(env["EVOFORGE_RUNS"])).read_meta()["status"] == "interrupted"
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "tasks" / "mle_lite" / "competitions"

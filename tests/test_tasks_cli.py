@@ -1,10 +1,12 @@
-"""`evoforge tasks …` through the installed entry point: JSON shapes, exit codes, one-line errors."""
+"""`evoforge tasks …` in-process through typer's CliRunner (the MLE-bench import check through the installed
+entry point): JSON shapes, exit codes, one-line errors."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +27,23 @@ def env(tmp_path_factory):
             "NO_COLOR": "1", "COLUMNS": "200"}
 
 
-def evo(env, *args: str) -> subprocess.CompletedProcess:
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def evo(env, *args: str) -> Result:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    r = CliRunner().invoke(app, ["tasks", *args], env=env, prog_name="evoforge")
+    return Result(int(r.exit_code), r.stdout, r.stderr)
+
+
+def evo_process(env, *args: str) -> subprocess.CompletedProcess:
     if not EVOFORGE.exists():
         pytest.skip(f"{EVOFORGE} is not installed (run scripts/setup)")
     return subprocess.run([str(EVOFORGE), "tasks", *args], capture_output=True, text=True, env=env, timeout=120)
@@ -115,15 +133,15 @@ def test_mlebench_dir_lists_and_grades(env, tmp_path):
 
     repo, data = make_mlebench_fixture(tmp_path)
     menv = {**env, "PYTHONPATH": str(repo)}
-    res = evo(menv, "--mlebench-dir", str(data), "list", "--json")
+    res = evo_process(menv, "--mlebench-dir", str(data), "list", "--json")
     assert res.returncode == 0, res.stderr
     row = next(r for r in json.loads(res.stdout) if r["id"] == "mlebench:aerial-cactus-identification")
     assert row["source"] == "mlebench" and row["metric"] == "auc" and row["higher_is_better"] is True
-    res = evo(menv, "--mlebench-dir", str(data), "grade", "mlebench:aerial-cactus-identification",
+    res = evo_process(menv, "--mlebench-dir", str(data), "grade", "mlebench:aerial-cactus-identification",
               str(tmp_path / "perfect.csv"), "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == {"valid": True, "error": None, "score": 1.0, "medal": "gold", "above_median": True}
-    res = evo({**env, "EVOFORGE_MLEBENCH_DIR": str(data)}, "grade", "mlebench:aerial-cactus-identification",
+    res = evo_process({**env, "EVOFORGE_MLEBENCH_DIR": str(data)}, "grade", "mlebench:aerial-cactus-identification",
               str(tmp_path / "perfect.csv"), "--json")  # no mlebench package importable
     report = json.loads(res.stdout)
     assert res.returncode == 1 and report["valid"] is False and "install" in report["error"]

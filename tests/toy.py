@@ -65,6 +65,18 @@ def scripted(turns: list[AssistantTurn | BaseException]) -> Callable[[dict], Ass
     return policy
 
 
+def record_turns(runs: Path, run_id: str, calls: list[tuple[str, dict]], task: str = TOY_ID) -> None:
+    """Write a finished run whose model turns make these calls, one per turn (a source for --policy replay)."""
+    from agent.runstore import RunStore
+
+    src = RunStore.create(run_id, base=runs)
+    src.write_meta({"run_id": run_id, "task": task, "policy": "scripted", "status": "finished"})
+    for i, (name, args) in enumerate(calls):
+        t = AssistantTurn(content=f"turn {i + 1}", thinking=f"plan {i + 1}", thinking_format="reasoning_content",
+                          tool_calls=[tool_call(f"call-{i + 1}", name, args)])
+        src.append_event(i, i, "model_turn", **t.to_event(), message=t.to_message())
+
+
 SOLVE = """import os, pandas as pd
 from sklearn.linear_model import LogisticRegression
 d = os.environ['DATA_DIR']

@@ -116,9 +116,9 @@ def _outage(ctx: RunContext, em: Emitter, t0: float, state: AgentState, exc: End
     outage = dict(state.get("outage") or {"since": now_iso(), "since_ts": time.time(), "attempts": 0})
     outage.update(attempts=outage["attempts"] + 1, cause=str(exc)[:300])
     outage["wait_s"] = min(policy.outage_wait_max_s, policy.outage_wait_s * 2 ** (outage["attempts"] - 1))
+    ctx.store.update_meta(status="paused", paused_since=outage["since"], pause_cause=outage["cause"])
     em.emit("model_outage", attempt=outage["attempts"], since=outage["since"], cause=outage["cause"],
             wait_s=outage["wait_s"])
-    ctx.store.update_meta(status="paused", paused_since=outage["since"], pause_cause=outage["cause"])
     return _done(ctx, em, t0, state, paused=True, outage=outage, pending=[])
 
 
@@ -145,9 +145,9 @@ def model(ctx: RunContext, state: AgentState) -> dict:
     except Exception as exc:  # noqa: BLE001 - the model (or a custom policy) failing for good ends the run
         return _failed(ctx, em, t0, state, StopKind.MODEL_ERROR, f"model error: {type(exc).__name__}: {exc}")
     if state.get("outage"):
+        ctx.store.update_meta(status="running", paused_since=None, pause_cause=None)
         em.emit("model_back", since=state["outage"]["since"], attempts=state["outage"]["attempts"],
                 down_s=round(time.time() - state["outage"]["since_ts"], 3))
-        ctx.store.update_meta(status="running", paused_since=None, pause_cause=None)
     turns = state.get("turns", 0) + 1
     em.emit("model_turn", turn=turns, **turn.to_event(), message=turn.to_message())
     messages = list(state["messages"]) + [turn.to_message()]

@@ -87,16 +87,20 @@ def check_config_file(path: Path) -> None:
     load_yaml(path, "model client config")
 
 
-def resolve_policy(policy: str | None, model: str | None, base_url: str | None,
-                   config_file: str | None) -> tuple[str, str]:
-    """(policy, why) for a run that did not name one: llm when model options or an endpoint are given, else heuristic.
+def resolve_policy(policy: str | None, model: str | None = None, base_url: str | None = None,
+                   config_file: str | None = None, replay_run: str | None = None) -> tuple[str, str]:
+    """(policy, why) for a run that did not name one: replay with --replay-run, llm when model options or an
+    endpoint are given, else heuristic.
 
-    `why` is "" when the policy was named; else a line saying what was chosen and why (never a silent choice).
+    `why` is "" when the options given name the policy; else a line saying what was chosen from the environment,
+    and why (never a silent choice).
     """
     if policy:
         return policy, ""
+    if replay_run:                      # implied by the options given: nothing to announce
+        return "replay", ""
     if model or base_url or config_file:
-        return "llm", "policy: llm (a model option was given)"
+        return "llm", ""
     if os.environ.get("OPENAI_BASE_URL"):
         return "llm", "policy: llm (OPENAI_BASE_URL is set)"
     from agent.llm import LLMConfig
