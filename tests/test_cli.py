@@ -335,3 +335,55 @@ def test_doctor_reports_endpoint_paths_and_sandbox(env, monkeypatch):
     r = evo("doctor")
     assert r.exit_code == 1
     assert "http://127.0.0.1:8000/v1" in r.stdout and re.search(r"FAIL\s+runs\s+.*is a file", r.stdout)
+
+
+# -- old records and the live view -----------------------------------------------------------------------
+OLD = pathlib.Path(__file__).parent / "data" / "record-v1"   # a run recorded before typed stops and RunSpec
+
+
+def test_a_run_recorded_by_an_earlier_version_is_shown_and_listed(env):
+    import shutil
+
+    rid = "20261123-061803-toy-binary-b09f"
+    shutil.copytree(OLD / rid, env / "runs" / rid)
+    shown = evo("runs", "show", "20261123", "--events")
+    assert shown.exit_code == 0, shown.output
+    assert "status: finished" in shown.stdout and "grading: valid True" in shown.stdout
+    assert "← submit exit 0" in shown.stdout and "finished: submitted" in shown.stdout
+    row = next(r for r in json.loads(evo("runs", "list", "--json").stdout) if r["run_id"] == rid)
+    assert row["status"] == "finished" and row["score"] == pytest.approx(0.6931471805599453)
+    from agent.graph.spec import RunSpec
+
+    spec = RunSpec.from_meta(json.loads((OLD / rid / "meta.json").read_text()))
+    assert spec.policy == "replay" and spec.replay_run == "src" and spec.sandbox == "local"
+
+
+def test_every_event_type_has_a_formatter_and_unknown_ones_print_nothing():
+    from agent.cli_view import FORMATTERS, format_event
+    from agent.runstore import EVENT_TYPES
+
+    assert set(FORMATTERS) == EVENT_TYPES - {"tool_started"}     # tool_started shows as the progress line
+    for kind in EVENT_TYPES - {"tool_started"}:
+        assert format_event({"type": kind}), kind                 # sparse (old) events format too
+    assert format_event({"type": "tool_started", "name": "bash"}) == []
+    assert format_event({"type": "from-the-future"}) == []
+    outage = format_event({"type": "model_outage", "attempt": 2, "since": "2026-11-28T10:00:00", "cause": "503",
+                           "wait_s": 10})
+    assert "model endpoint down" in outage[0] and "try 2" in outage[0] and "next try in 10s" in outage[0]
+
+
+def test_a_long_tool_call_shows_progress_when_piped():
+    import time
+
+    from agent.cli_view import LiveView
+
+    buf = io.StringIO()
+    view = LiveView(Console(file=buf, width=100, highlight=False), interval=0.3)
+    view({"type": "tool_started", "name": "run_python", "arguments": '{"path": "train.py"}'})
+    time.sleep(1.5)
+    view({"type": "tool_call", "name": "run_python", "exit_code": 0, "duration_s": 1.5, "output": "done"})
+    view.close()
+    lines = buf.getvalue().splitlines()
+    progress = [ln for ln in lines if "run_python running" in ln]
+    assert progress and all("train.py" in ln and re.search(r"\(\d+s\)", ln) for ln in progress)
+    assert lines[-1].strip().startswith("← run_python exit 0")
