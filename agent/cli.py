@@ -96,9 +96,32 @@ def evoforge(
 ) -> None:
     """evoforge: an autonomous ML engineer that improves itself."""
     _DEBUG["on"] = debug
-    if debug or verbose:   # else warnings only, as Python prints them by default
-        level = logging.DEBUG if debug or verbose >= 2 else logging.INFO
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    _log_to_stderr(logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else None)
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (a test runner swaps it per command)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _log_to_stderr(level: int | None) -> None:
+    """Log at `level` to stderr (None: warnings only, as Python prints them by default)."""
+    root = logging.getLogger()
+    for h in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(h)
+        root.setLevel(logging.WARNING)
+    if level is not None:
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(level)
 
 
 # Each entry: (module, attribute, name, kind). A module exposes a typer.Typer (a group) or a register function.

@@ -59,8 +59,8 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, wi
         return
     table = Table(title=title, box=None, pad_edge=False, header_style="bold", title_justify="left")
     for c, width in zip(cols, _widths(cols, cells), strict=True):
-        table.add_column(c.header, no_wrap=True, overflow="fold" if c.keep else "ellipsis", min_width=width if c.keep
-                         else None, justify="right" if c.right else "left")
+        table.add_column(c.header, no_wrap=True, overflow="fold" if c.keep else "ellipsis",
+                         min_width=width if c.keep else len(c.header), justify="right" if c.right else "left")
     for line in cells:
         table.add_row(*line)
     out.print(table)

@@ -56,16 +56,16 @@ def _select(ctx: typer.Context, ids: list[str] | None, all_: bool, local_only: b
 
 TASK_COLUMNS = [Column("id", "id", keep=True), Column("modality", "modality"), Column("metric", "metric"),
                 Column("better", "better", wide=True), Column("source", "source", wide=True),
-                Column("prepared", "prepared")]
+                Column("prepared", "prepared", wide=True)]
 
 
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    wide: bool = typer.Option(False, "--wide", "-w", help="More columns: better (direction), source."),
+    wide: bool = typer.Option(False, "--wide", "-w", help="More columns: better (direction), source, prepared."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
-    """List the competitions (id, modality, metric, prepared). Piped: TSV with a header."""
+    """List the competitions (id, modality, metric). Piped: TSV with a header."""
     from tasks.mle_lite.registry import list_competitions
 
     rows = [c.summary() for c in list_competitions(_mdir(ctx))]

@@ -99,6 +99,14 @@ def test_options_that_would_be_ignored_are_refused(env, args, message):
     assert sorted(p.name for p in (env / "runs").iterdir()) == ["src-none", "src-ok"]   # nothing was recorded
 
 
+def test_an_unknown_competition_and_a_replay_of_another_task_are_one_line_errors(env):
+    assert "unknown competition 'no-such'" in one_line_error(evo("run", "no-such", "--sandbox", "local"))
+    record_turns(env / "runs", "src-other", [SAMPLE], task="spooky-author-identification")
+    line = one_line_error(replay("src-other", "--run-id", "x"))
+    assert "worked on 'spooky-author-identification', not 'toy-binary'" in line
+    assert not (env / "runs" / "x").exists()
+
+
 def test_the_default_policy_is_said_with_its_reason(env):
     r = evo("run", "toy-binary", "--sandbox", "local", "--max-turns", "1", "-q")
     assert r.exit_code == 1

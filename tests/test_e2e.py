@@ -57,6 +57,7 @@ def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
     while not (events.exists() and '"tool_started"' in events.read_text()):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
+    time.sleep(1.0)                        # the command is running (a signal during the fork itself is lost)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
