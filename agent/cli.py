@@ -53,6 +53,9 @@ class _Root(TyperGroup):
                 raise
             err.print(escape(f"error: {describe_os_error(exc)}"))
             raise typer.Exit(ExitCode.USAGE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 app = typer.Typer(

@@ -225,7 +225,9 @@ def _counts(events: list[dict]) -> dict[str, int]:
 
 
 SHOWN = ("run_id", "task", "policy", "model", "sandbox", "scaffold_commit", "created", "updated", "stop_reason",
-         "score", "medal", "valid", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s", "budgets")
+         "stop_kind", "score", "medal", "valid", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s", "budgets",
+         "paused_since", "pause_cause", "error")
+OPTIONAL = ("paused_since", "pause_cause", "error")   # shown only when set
 
 
 @runs_app.command("show")
@@ -270,7 +272,7 @@ def runs_show(
     if problem:
         err.print(escape(f"warning: {problem}"))
     for key in SHOWN:
-        if key in meta:
+        if key in meta and (meta[key] is not None or key not in OPTIONAL):
             out.print(f"[bold]{key}[/]: {escape(str(meta.get(key)))}")
     out.print(f"[bold]status[/]: {status}")
     out.print(f"[bold]events[/]: {len(evs)} ({escape(', '.join(f'{k} {v}' for k, v in _counts(evs).items()))})")

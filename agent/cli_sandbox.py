@@ -27,7 +27,7 @@ def _containers(everything: bool, dry_run: bool) -> list:
     return prune(everything=everything, dry_run=dry_run)
 
 
-def _show(rows: list, as_json: bool, title: str, doomed: set[str] | None = None) -> None:
+def _show(rows: list, as_json: bool, title: str, doomed: set[str] | None = None, wide: bool = False) -> None:
     doomed = doomed or set()
     if as_json:
         print(json.dumps([dict(r.to_dict(), **({"would_remove": r.id in doomed} if doomed else {})) for r in rows],
@@ -36,7 +36,7 @@ def _show(rows: list, as_json: bool, title: str, doomed: set[str] | None = None)
     table = [{**r.to_dict(), "owner": WHY.get(r.owner, r.owner),
               "removed": "yes" if r.removed else (f"failed: {r.error}" if r.error else "would be" if r.id in doomed
                                                   else "-")} for r in rows]
-    print_table(table, COLUMNS, title=title)
+    print_table(table, COLUMNS, wide=wide, title=title)
 
 
 COLUMNS = [Column("name", "container", keep=True), Column("id", "id", wide=True), Column("status", "status"),
@@ -45,10 +45,11 @@ COLUMNS = [Column("name", "container", keep=True), Column("id", "id", wide=True)
 
 
 @app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+             wide: bool = typer.Option(False, "--wide", "-w", help="More columns: container id, owner host.")) -> None:
     """List sandbox containers with the state of the process that owns each."""
     rows = _containers(everything=False, dry_run=True)
-    _show(rows, as_json, f"{len(rows)} sandbox containers")
+    _show(rows, as_json, f"{len(rows)} sandbox containers", wide=wide)
 
 
 @app.command("prune")
