@@ -142,7 +142,6 @@ def run(
     spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
                    sandbox=sandbox, run_id=run_id or "",
                    budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
-    spec.validate()
     _reap_leftover_sandboxes()
     created: list[str] = []
     id_console = err if as_json else out
