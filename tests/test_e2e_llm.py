@@ -118,8 +118,10 @@ def test_kill9_during_a_model_call_then_resume(env):
     script = solver("reasoning_content", slow_turn=3, delay=30.0)
     with FakeLLMServer(script) as server:
         values = dict(os.environ)
+        prices = env / "llm.yaml"      # USD per million tokens: a tool turn costs 0.14, the reflection 0.40
+        prices.write_text("input_price_per_mtok: 1000\noutput_price_per_mtok: 2000\n")
         proc = subprocess.Popen(EVOFORGE + ["run", "toy-binary", "--policy", "llm", "--base-url", server.base_url,
-                                            "--sandbox", "local", "--run-id", "m1", "-q"],
+                                            "--config", str(prices), "--sandbox", "local", "--run-id", "m1", "-q"],
                                 env=values, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         t0 = time.monotonic()
         while not any(sum(m.get("role") == "assistant" for m in b["messages"]) == 3 for b in server.chat_requests
@@ -137,7 +139,10 @@ def test_kill9_during_a_model_call_then_resume(env):
     assert [e["seq"] for e in evs] == list(range(len(evs)))
     assert [e["turn"] for e in evs if e["type"] == "model_turn"] == list(range(1, len(PLAN) + 1))
     assert [e["name"] for e in evs if e["type"] == "tool_call"] == [p[1]["name"] for p in PLAN]
-    assert store.read_meta()["status"] == "finished" and next(e for e in evs if e["type"] == "grading")["valid"]
+    meta = store.read_meta()
+    assert meta["status"] == "finished" and next(e for e in evs if e["type"] == "grading")["valid"]
+    # the totals survive the kill: turns before it (checkpointed), turns after it, and the reflection
+    assert meta["tokens"] == 120 * len(PLAN) + 350 and meta["cost_usd"] == pytest.approx(0.14 * len(PLAN) + 0.40)
 
 
 def test_a_model_that_keeps_failing_ends_the_run_failed_graded_and_teaches_nothing(env):

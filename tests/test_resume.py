@@ -13,7 +13,7 @@ import pytest
 
 from agent.llm.types import AssistantTurn
 from agent.runstore import RunStore
-from tests.toy import SOLVE, tool_call, toy_env
+from tests.toy import SOLVE, record_turns, tool_call, toy_env
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 SCRIPT = [
@@ -32,12 +32,7 @@ def env(tmp_path):
     values = dict(os.environ, **toy_env(tmp_path))
     values.pop("OPENAI_BASE_URL", None)
     runs = Path(values["EVOFORGE_RUNS"])
-    src = RunStore.create("src", base=runs)
-    src.write_meta({"run_id": "src", "task": "toy-binary", "policy": "scripted", "status": "finished"})
-    for i, (name, args) in enumerate(SCRIPT):
-        t = AssistantTurn(content=f"turn {i + 1}", thinking=f"plan {i + 1}", thinking_format="reasoning_content",
-                          tool_calls=[tool_call(f"call-{i + 1}", name, args)])
-        src.append_event(i, i, "model_turn", **t.to_event(), message=t.to_message())
+    record_turns(runs, "src", SCRIPT)
     return values, runs
 
 
