@@ -107,16 +107,18 @@ def _bwrap() -> Check:
 
 
 def _sandboxes() -> list[Check]:
-    from agent.sandbox import docker_available
-    from agent.sandbox.factory import resolve_kind
+    from agent.sandbox import SandboxError, docker_available
+    from agent.sandbox.factory import pick_kind
 
     s = "sandboxes"
     ok, why = docker_available()
-    kind, reason = resolve_kind("auto")
-    return [Check(s, "docker", "engine and sandbox image available" if ok else f"unavailable: {why}",
-                  "ok" if ok else "note"),
-            _bwrap(),
-            Check(s, "auto picks", f"{kind} ({reason})", "ok" if kind != "local" else "note")]
+    checks = [Check(s, "docker", "engine and sandbox image available" if ok else f"unavailable: {why}",
+                    "ok" if ok else "note"), _bwrap()]
+    try:
+        checks.append(Check(s, "auto picks", pick_kind("auto")))
+    except SandboxError as exc:           # no isolating kind is usable here
+        checks.append(Check(s, "auto picks", str(exc), "problem"))
+    return checks
 
 
 def doctor(

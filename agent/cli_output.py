@@ -20,15 +20,15 @@ class ExitCode(IntEnum):
     """evoforge's exit statuses (listed in `evoforge --help`)."""
 
     OK = 0                 # done; for a run: a valid submission was graded
-    NO_VALID_SUBMISSION = 1  # the run ended without a valid graded submission (or a file was invalid)
+    NO_VALID_SUBMISSION = 1  # the run ended without a valid graded submission (train: stopped by a fault)
     USAGE = 2              # bad arguments, configuration or environment: the message says what to fix
     RUN_FAILED = 3         # the run failed: the model endpoint is unusable or kept failing
     INTERRUPTED = 130      # stopped by Ctrl-C or SIGTERM; runs can be resumed
 
 
-EXIT_CODES_HELP = ("Exit status: 0 done (a run: valid submission graded); 1 no valid submission; 2 bad arguments, "
-                   "configuration or environment; 3 run failed (model endpoint unusable or failing); "
-                   "130 interrupted (resume with `evoforge resume RUN_ID`).")
+EXIT_CODES_HELP = ("Exit status: 0 done (a run: a valid submission was graded); 1 no result (a run: no valid "
+                   "submission; train: stopped by a fault); 2 bad arguments, configuration or environment; 3 run "
+                   "failed (the model endpoint is unusable or kept failing); 130 interrupted (resumable).")
 
 
 @dataclass(frozen=True)

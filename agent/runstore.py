@@ -332,6 +332,8 @@ def training_summary(path: Path) -> dict[str, Any]:
             row["score"] = rec.get("greedy_accuracy")
             if rec.get("after") == "rl":
                 row["status"] = "finished"
+        elif rec.get("event") in ("stopped", "resume"):     # Ctrl-C (resumable), then a resume
+            row["status"] = "interrupted" if rec["event"] == "stopped" else "stopped"
     return row
 
 

@@ -20,12 +20,14 @@ def docker_available(need_image: bool = True) -> tuple[bool, str]:
     return engine_status(need_image=need_image)
 
 
-def resolve_kind(kind: str) -> tuple[str, str]:
-    """The sandbox kind that `kind` opens ("auto": docker where an engine and the image are there) and why."""
+def pick_kind(kind: str) -> str:
+    """The kind to open for `kind` (auto: docker where an engine and the image are there, else local)."""
     if kind != "auto":
-        return kind, "asked for"
+        return kind
     ok, why = docker_available()
-    return ("docker", "a Docker engine with the sandbox image is reachable") if ok else ("local", why)
+    if not ok:
+        log.info("auto sandbox: using local (%s)", why)
+    return "docker" if ok else "local"
 
 
 def make_sandbox(
@@ -37,10 +39,7 @@ def make_sandbox(
     gpus: bool = False,
 ) -> Sandbox:
     """Open a sandbox of `kind` ("docker" | "local" | "auto") over a workspace and public data folder."""
-    if kind == "auto":
-        kind, why = resolve_kind(kind)
-        if kind == "local":
-            log.info("auto sandbox: using local (%s)", why)
+    kind = pick_kind(kind)
     if kind == "docker":
         ok, why = docker_available()
         if not ok:
