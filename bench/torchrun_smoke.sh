@@ -17,7 +17,7 @@ NPROC=${NPROC:-$([ "$NGPU" -gt 0 ] && echo "$NGPU" || echo 2)}
 RUN_ROOT=${RUN_DIR:-${OUT:-/tmp}/torchrun-smoke}
 rm -rf "$RUN_ROOT"
 # the full CLI where its dependencies are installed, else the trainer's own entry (same command function)
-if $PY -c 'import agent.cli' 2>/dev/null; then ENTRY=(-m agent.cli train); else ENTRY=(-m trainer.train); fi
+if $PY -c 'import agent.cli' 2>/dev/null; then ENTRY=(-m agent.cli train); else ENTRY=(-m trainer); fi
 EXTRA=()
 [ "$NGPU" -eq 0 ] && EXTRA=(--set run.device=cpu)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
