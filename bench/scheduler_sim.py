@@ -80,14 +80,17 @@ def wall_row(policy: str, window: int | None, recs: list[dict], group_size: int)
     wall = sum(r["step_time_s"] for r in steady)
     tokens = sum(r["completion_len"] * len(r["sched_rids"]) * group_size for r in steady)
     lag = sorted(x for r in steady for x in r["staleness_each"])
+    lengths = sorted(x for r in recs for x in r["sched_lengths"])          # each group's longest completion
     return {"policy": policy, "window": window, "steps": len(recs), "utilisation": busy / wall,
-            "tokens_per_s_vs_fifo": 1.0, "staleness_mean": statistics.mean(lag),
+            "tokens_per_s_vs_fifo": None, "staleness_mean": statistics.mean(lag),
             "staleness_p99": float(lag[min(len(lag) - 1, int(0.99 * len(lag)))]), "staleness_max": lag[-1],
             "max_wait_s": max(r["sched_max_wait_s"] for r in steady),
             "reward_mean": statistics.mean(r["reward_mean"] for r in recs),
             "kl_rollout": statistics.mean(r["kl_rollout"] for r in recs), "is_max": max(r["is_max"] for r in recs),
             "completion_len": statistics.mean(r["completion_len"] for r in recs),
-            "wall_s": sum(r["step_time_s"] for r in recs), "tokens_per_s": tokens / wall}
+            "wall_s": sum(r["step_time_s"] for r in recs), "tokens_per_s": tokens / wall,
+            "group_len_p50": lengths[len(lengths) // 2], "group_len_p90": lengths[int(0.9 * len(lengths))],
+            "group_len_max": lengths[-1]}
 
 
 def run_real(args: argparse.Namespace) -> list[dict]:
@@ -101,7 +104,8 @@ def run_real(args: argparse.Namespace) -> list[dict]:
     init_from = args.init_from
     if getattr(args, "sft_steps", 0) > 0:
         init_from = shared_sft(args)
-    for policy in POLICIES:
+    runs = [(rep, policy) for rep in range(getattr(args, "repeat", 1)) for policy in POLICIES]
+    for rep, policy in runs:
         sets = list(args.overrides) + [
             f"rl.scheduler={policy}", f"rl.window={args.real_window}", f"rl.steps={args.steps}",
             f"rl.gen_slots={args.real_slots}", "sft.steps=0", "log.tensorboard=false", "log.ckpt_every=100000",
@@ -119,7 +123,9 @@ def run_real(args: argparse.Namespace) -> list[dict]:
         wall = time.perf_counter() - t0
         tr.close()
         if clock == "wall":
-            rows.append(wall_row(policy, args.real_window if policy == "window" else None, recs, cfg.rl.group_size))
+            rows.append({"run": rep + 1, **wall_row(policy, args.real_window if policy == "window" else None, recs,
+                                                    cfg.rl.group_size)})
+            print(json.dumps(rows[-1]), flush=True)
             continue
         rows.append({"policy": policy, "window": args.real_window if policy == "window" else None,
                      "steps": len(recs), "utilisation": recs[-1]["sched_utilisation"],
@@ -129,9 +135,10 @@ def run_real(args: argparse.Namespace) -> list[dict]:
                      "kl_rollout": statistics.mean(r["kl_rollout"] for r in recs),
                      "is_max": max(r["is_max"] for r in recs),
                      "completion_len": statistics.mean(r["completion_len"] for r in recs), "wall_s": wall})
-    if clock == "wall":
+    if clock == "wall":                      # throughput relative to strict FIFO of the same repetition
+        fifo = {r["run"]: r["tokens_per_s"] for r in rows if r["policy"] == "fifo"}
         for r in rows:
-            r["tokens_per_s_vs_fifo"] = r["tokens_per_s"] / rows[0]["tokens_per_s"]
+            r["tokens_per_s_vs_fifo"] = r["tokens_per_s"] / fifo[r["run"]]
     return rows
 
 
@@ -166,6 +173,7 @@ def main() -> None:
     ap.add_argument("--real-slots", type=int, default=16)
     ap.add_argument("--clock", choices=["virtual", "wall"], default="virtual",
                     help="--real: virtual token clock, or a real generation thread and real seconds")
+    ap.add_argument("--repeat", type=int, default=1, help="--real --clock wall: run the policies this many times")
     ap.add_argument("--sft-steps", type=int, default=0,
                     help="--real: a shared supervised warm-up of this many steps first (used as --init-from)")
     ap.add_argument("--work", default="/tmp/evoforge-sched")

@@ -65,7 +65,7 @@ def generation_flops(model: MoETransformer, groups: list[Group], shared_prefill:
 def _staleness(version: int, chosen: list[Rollout]) -> dict:
     lag = [version - r.version for r in chosen]
     return {"staleness_mean": sum(lag) / len(lag), "staleness_max": max(lag), "staleness_each": lag,
-            "sched_rids": [r.rid for r in chosen]}
+            "sched_rids": [r.rid for r in chosen], "sched_lengths": [r.length for r in chosen]}
 
 
 class SyncSource:
