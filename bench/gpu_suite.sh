@@ -25,10 +25,10 @@ for part in $SUITE; do
     fine)   $PY bench/mfu.py --preset 1b_fine --variants grouped_mm:compile:8 --json "$OUT/mfu.json" 2>&1 | tee -a "$OUT/mfu.log" || rc=1 ;;
     prefix) $PY bench/prefix_merge.py --json "$OUT/prefix_merge.json" ${PREFIX_ARGS:-} 2>&1 | tee "$OUT/prefix_merge.log" || rc=1 ;;
     sched)  $PY bench/scheduler_sim.py --real --clock wall --json "$OUT/sched_wall.json" --work /tmp/evoforge-sched \
-              ${SCHED_ARGS:---sft-steps 500 --steps 80 --repeat 2 --real-slots 64 --real-window 32 --overrides \
+              ${SCHED_ARGS:---sft-steps 300 --steps 40 --policy-budget-s 110 --real-slots 32 --real-window 32 --overrides \
               model.preset=small model.d_model=256 model.n_layers=4 model.n_heads=8 model.n_kv_heads=4 \
               model.n_experts=16 model.top_k=2 model.expert_hidden=256 model.max_seq_len=1024 model.dtype=bfloat16 \
-              run.device=cuda env.name=sort_lognormal env.level=6 sft.batch_size=64 sft.lr=1e-3 \
+              run.device=cuda env.name=sort_lognormal env.level=4 sft.batch_size=64 sft.lr=1e-3 \
               rl.prompts_per_step=16 rl.group_size=4 rl.minibatches=1 rl.lr=1e-5} 2>&1 | tee "$OUT/sched_wall.log" || rc=1 ;;
   esac
 done

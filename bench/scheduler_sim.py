@@ -120,6 +120,8 @@ def run_real(args: argparse.Namespace) -> list[dict]:
         t0 = time.perf_counter()
         for _ in range(cfg.rl.steps):
             recs.append(tr.train_step())
+            if time.perf_counter() - t0 > getattr(args, "policy_budget_s", float("inf")):
+                break                                  # the row says how many steps it covers
         wall = time.perf_counter() - t0
         tr.close()
         if clock == "wall":
@@ -174,6 +176,8 @@ def main() -> None:
     ap.add_argument("--clock", choices=["virtual", "wall"], default="virtual",
                     help="--real: virtual token clock, or a real generation thread and real seconds")
     ap.add_argument("--repeat", type=int, default=1, help="--real --clock wall: run the policies this many times")
+    ap.add_argument("--policy-budget-s", type=float, default=float("inf"),
+                    help="--real: stop a policy's run after this many seconds (its row counts the steps done)")
     ap.add_argument("--sft-steps", type=int, default=0,
                     help="--real: a shared supervised warm-up of this many steps first (used as --init-from)")
     ap.add_argument("--work", default="/tmp/evoforge-sched")
