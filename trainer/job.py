@@ -21,13 +21,17 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from common import paths
 from common.errors import UserError
 from trainer.config import TrainConfig, load_config, read_config_file
+
+if TYPE_CHECKING:
+    from trainer.train import Trainer
 
 RECIPES = Path(__file__).resolve().parent / "configs"
 _ENV_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST,
@@ -111,7 +115,7 @@ class JobResult:
         return f"{self.error}; resume with: {self.resume}"
 
 
-def load_job_config(source: Path, sets: list[str], warn) -> TrainConfig:
+def load_job_config(source: Path, sets: list[str], warn: Callable[[str], None]) -> TrainConfig:
     """The config file plus --set overrides, validated; `warn` is told when the file sets nothing."""
     if not read_config_file(source):
         warn(f"warning: config {source} is empty: every field not set by --set has its default "
@@ -120,7 +124,7 @@ def load_job_config(source: Path, sets: list[str], warn) -> TrainConfig:
 
 
 @contextlib.contextmanager
-def stop_on_signals(trainer, notify):
+def stop_on_signals(trainer: Trainer, notify: Callable[[str], None]) -> Iterator[None]:
     """First SIGINT/SIGTERM: ask the trainer to stop after this step; another one a second later: stop at once."""
     if threading.current_thread() is not threading.main_thread():
         yield

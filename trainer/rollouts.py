@@ -25,12 +25,13 @@ from trainer.group import Group, rewarded_group
 from trainer.model import ModelConfig, MoETransformer
 from trainer.rollout_worker import RolloutWorker, weights_copy
 from trainer.scheduler import Rollout, VirtualClock
+from trainer.tokenizer import CharTokenizer
 
 
 class GroupSampler:
     """Samples G completions of n fresh problems in one batched `model.generate` and rewards them."""
 
-    def __init__(self, env: Env, tok, group_size: int, max_new: int, temperature: float, rng: random.Random,
+    def __init__(self, env: Env, tok: CharTokenizer, group_size: int, max_new: int, temperature: float, rng: random.Random,
                  generator: torch.Generator) -> None:
         self.env, self.tok, self.g, self.max_new, self.temperature = env, tok, group_size, max_new, temperature
         self.rng, self.generator = rng, generator
@@ -120,7 +121,7 @@ class WallClockSource:
     Utilisation = trainer busy seconds / (busy + seconds blocked waiting for the scheduler's batch), cumulative.
     """
 
-    def __init__(self, model: MoETransformer, mcfg: ModelConfig, env: Env, tok, rl: RLCfg, max_new: int,
+    def __init__(self, model: MoETransformer, mcfg: ModelConfig, env: Env, tok: CharTokenizer, rl: RLCfg, max_new: int,
                  version: int, device: torch.device, seed: int) -> None:
         self.model, self.rl, self.version = model, rl, version
         self.worker = RolloutWorker(mcfg, env, tok, slots=rl.gen_slots, group_size=rl.group_size, max_new=max_new,
