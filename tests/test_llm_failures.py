@@ -4,6 +4,7 @@ bounded window and then reported as EndpointDown, and the client works again whe
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -11,39 +12,10 @@ import pytest
 from agent.llm import ContextOverflow, EndpointDown, EndpointUnusable, LLMClient, LLMConfig, LLMError
 from agent.llm.overflow import find_overflow
 from common.errors import UserError
-from tests.fake_llm_server import (
-    OVERFLOW_STYLES,
-    FakeLLMServer,
-    call,
-    error,
-    overflow,
-    overflow_error,
-    text,
-    tools,
-)
+from tests.fake_llm_server import OVERFLOW_STYLES, FakeLLMServer, error, overflow, overflow_error, text
+from tests.test_llm_retry import GOOD, MSGS, TOOLS, client_for
 
-pytestmark = pytest.mark.timeout(60)
-
-TOOLS = [{"type": "function", "function": {"name": "bash", "parameters": {
-    "type": "object", "properties": {"command": {"type": "string"}}}}}]
-MSGS = [{"role": "user", "content": "go"}]
-GOOD = tools(call("bash", {"command": "ls"}), content="Listing.", thinking="look first", fmt="reasoning_content")
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    """Keep a developer's own LLM config file, endpoint and model out of the tests."""
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    for name in ("EVOFORGE_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def client_for(url: str, **kw) -> LLMClient:
-    """A client with fast backoff (the retry window is what bounds an outage here)."""
-    kw.setdefault("backoff_base_s", 0.02)
-    kw.setdefault("backoff_max_s", 0.1)
-    kw.setdefault("api_key", "k")
-    return LLMClient(LLMConfig.from_env(base_url=url, **kw))
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 
 # -- fail fast -------------------------------------------------------------------------------------------
@@ -52,7 +24,7 @@ def test_a_refused_key_fails_at_once_with_the_fix(status):
     with FakeLLMServer([GOOD], api_key="right", auth_status=status) as server:
         t0 = time.monotonic()
         with pytest.raises(EndpointUnusable) as err:
-            client_for(server.base_url, api_key="wrong").complete(MSGS, TOOLS)
+            client_for(server, api_key="wrong").complete(MSGS, TOOLS)
         elapsed = time.monotonic() - t0
     assert len(server.requests) == 1 and elapsed < 2            # no retries
     msg = str(err.value)
@@ -63,7 +35,7 @@ def test_a_refused_key_fails_at_once_with_the_fix(status):
 def test_a_wrong_path_or_model_is_unusable():
     with FakeLLMServer([error(404, message="The model `nope` does not exist.")]) as server:
         with pytest.raises(EndpointUnusable, match="ends in /v1"):
-            client_for(server.base_url, model="nope").complete(MSGS, TOOLS)
+            client_for(server, model="nope").complete(MSGS, TOOLS)
     assert server.calls == 1
 
 
@@ -86,7 +58,7 @@ def test_a_malformed_base_url_is_refused_with_an_example(url):
 def test_other_client_errors_are_not_retried_and_not_called_unusable():
     with FakeLLMServer([error(422, message="tools[0] is not a valid schema"), GOOD]) as server:
         with pytest.raises(LLMError) as err:
-            client_for(server.base_url).complete(MSGS, TOOLS)
+            client_for(server).complete(MSGS, TOOLS)
     assert server.calls == 1 and err.value.status_code == 422
     assert type(err.value) is LLMError and not err.value.retryable
 
@@ -101,8 +73,6 @@ WORDINGS = {
 @pytest.mark.parametrize("style", OVERFLOW_STYLES)
 def test_every_servers_overflow_wording_is_recognised_with_its_numbers(style):
     status, body = overflow_error(style, 8192, 9000)
-    import json
-
     found = find_overflow(json.dumps(body), status)
     assert found is not None
     assert (found.context_window, found.prompt_tokens) == WORDINGS[style]
@@ -131,7 +101,7 @@ def test_other_errors_are_not_overflows(message):
 @pytest.mark.parametrize("how", ["status", "stream_error", "error_line"])
 def test_an_overflow_is_raised_at_once_and_never_resent(style, how):
     with FakeLLMServer([overflow(style, 8192, 9000, how=how, role_chunk=how != "status"), GOOD]) as server:
-        client = client_for(server.base_url)
+        client = client_for(server)
         t0 = time.monotonic()
         with pytest.raises(ContextOverflow) as err:
             client.complete(MSGS, TOOLS)
@@ -148,7 +118,7 @@ def test_an_overflow_is_raised_at_once_and_never_resent(style, how):
 def test_an_empty_stream_with_a_prompt_that_fills_the_known_window_is_an_overflow():
     big = [{"role": "user", "content": "x" * 40_000}]              # about 10k tokens
     with FakeLLMServer([overflow(how="empty"), GOOD], max_model_len=8192) as server:
-        client = client_for(server.base_url)
+        client = client_for(server)
         client.preflight()
         with pytest.raises(ContextOverflow, match="no output"):
             client.complete(big, TOOLS)
@@ -157,7 +127,7 @@ def test_an_empty_stream_with_a_prompt_that_fills_the_known_window_is_an_overflo
 
 def test_an_empty_stream_with_a_short_prompt_is_a_cut_and_is_retried():
     with FakeLLMServer([overflow(how="empty"), GOOD], max_model_len=8192) as server:
-        client = client_for(server.base_url)
+        client = client_for(server)
         client.preflight()
         turn = client.complete(MSGS, TOOLS)
     assert server.calls == 2 and turn.retries == 1 and turn.retry_causes[0].startswith("stream cut")
@@ -165,7 +135,7 @@ def test_an_empty_stream_with_a_short_prompt_is_a_cut_and_is_retried():
 
 def test_a_server_with_a_window_lets_short_prompts_through_and_teaches_the_window():
     with FakeLLMServer(lambda body, i: text("ok"), context_window=1000, overflow_style="sglang") as server:
-        client = client_for(server.base_url)
+        client = client_for(server)
         assert client.complete(MSGS, None).content == "ok" and client.context_window is None
         with pytest.raises(ContextOverflow):
             client.complete([{"role": "user", "content": "y" * 8000}], None)
@@ -175,12 +145,12 @@ def test_a_server_with_a_window_lets_short_prompts_through_and_teaches_the_windo
 
 def test_the_configured_window_and_the_servers_the_smaller_wins():
     with FakeLLMServer([overflow("vllm", 32768, 40000)]) as server:
-        client = client_for(server.base_url, context_window=16000)
+        client = client_for(server, context_window=16000)
         assert client.context_window == 16000
         with pytest.raises(ContextOverflow):
             client.complete(MSGS, None)
         assert client.context_window == 16000                      # the server's 32768 is larger
-        small = client_for(server.base_url, context_window=64000)
+        small = client_for(server, context_window=64000)
         small.server_window = 32768
         assert small.context_window == 32768
 
@@ -189,7 +159,7 @@ def test_the_configured_window_and_the_servers_the_smaller_wins():
 @pytest.mark.parametrize("mode", ["503", "502", "reset", "refuse"])
 def test_a_short_outage_is_ridden_out(mode):
     with FakeLLMServer(lambda body, i: GOOD) as server:
-        client = client_for(server.base_url, max_retries=50, retry_window_s=20)
+        client = client_for(server, max_retries=50, retry_window_s=20)
         assert client.complete(MSGS, TOOLS).content == "Listing."
         server.outage_for(0.6, mode)
         t0 = time.monotonic()
@@ -200,7 +170,7 @@ def test_a_short_outage_is_ridden_out(mode):
 
 def test_a_hung_endpoint_times_out_and_is_retried_until_back():
     with FakeLLMServer(lambda body, i: GOOD) as server:
-        client = client_for(server.base_url, read_timeout_s=0.3, max_retries=50, retry_window_s=20)
+        client = client_for(server, read_timeout_s=0.3, max_retries=50, retry_window_s=20)
         server.outage_for(1.0, "hang")
         turn = client.complete(MSGS, TOOLS)
     assert turn.content == "Listing." and any(c.startswith("timeout") for c in turn.retry_causes)
@@ -209,7 +179,7 @@ def test_a_hung_endpoint_times_out_and_is_retried_until_back():
 @pytest.mark.parametrize("mode", ["503", "refuse"])
 def test_an_outage_longer_than_the_retry_window_is_endpoint_down_then_work_resumes(mode):
     with FakeLLMServer(lambda body, i: GOOD) as server:
-        client = client_for(server.base_url, max_retries=1000, retry_window_s=0.8)
+        client = client_for(server, max_retries=1000, retry_window_s=0.8)
         server.outage(mode)
         t0 = time.monotonic()
         with pytest.raises(EndpointDown) as err:
@@ -225,7 +195,7 @@ def test_a_retry_after_past_the_window_is_reported_at_once_with_the_wait():
     with FakeLLMServer([error(429, retry_after=3600), GOOD]) as server:
         t0 = time.monotonic()
         with pytest.raises(EndpointDown) as err:
-            client_for(server.base_url, retry_window_s=30).complete(MSGS, TOOLS)
+            client_for(server, retry_window_s=30).complete(MSGS, TOOLS)
     assert time.monotonic() - t0 < 2 and server.calls == 1
     assert err.value.retry_after_s == 3600 and err.value.status_code == 429
 

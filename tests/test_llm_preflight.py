@@ -12,15 +12,7 @@ from agent.llm import EndpointDown, EndpointUnusable, LLMClient, LLMConfig
 from agent.llm.preflight import check_endpoint
 from tests.fake_llm_server import FakeLLMServer, text
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    """Keep a developer's own LLM config file, endpoint and model out of the tests."""
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    for name in ("EVOFORGE_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 
 def cfg_for(url: str, **kw) -> LLMConfig:

@@ -11,14 +11,7 @@ from agent.llm import ContextOverflow, EndpointDown, LLMClient, LLMConfig
 from agent.llm.retry import backoff_delay, retry_after_s
 from tests.fake_llm_server import FakeLLMServer, call, cut, error, slow, tools
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    """Keep a developer's own LLM config file and model out of the tests."""
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    monkeypatch.delenv("EVOFORGE_MODEL", raising=False)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 TOOLS = [{"type": "function", "function": {"name": "bash", "parameters": {
     "type": "object", "properties": {"command": {"type": "string"}}}}}]
@@ -30,7 +23,8 @@ def client_for(server: FakeLLMServer, **kw) -> LLMClient:
     """A client with a tiny backoff base so the tests stay fast."""
     kw.setdefault("backoff_base_s", 0.01)
     kw.setdefault("backoff_max_s", 0.05)
-    return LLMClient(LLMConfig.from_env(base_url=server.base_url, api_key="k", **kw))
+    kw.setdefault("api_key", "k")
+    return LLMClient(LLMConfig.from_env(base_url=server.base_url, **kw))
 
 
 def assert_good(turn) -> None:
