@@ -25,6 +25,7 @@ thread. Each chat completion request takes the next step of a script (a list of 
     status: int, retry_after: float, error: str   answer with an HTTP error instead
     error_body: dict                     with `status`: the exact JSON body of the error (a server's own wording)
     stream_error: dict                   answer 200 with an event stream holding `data: {"error": …}` (vLLM, SGLang)
+    error_chunk: dict                    the same with the error as the chunk itself (`{"object": "error", …}`)
     error_line: dict                     answer 200 with an event stream holding an `error: {…}` line (llama.cpp)
     empty_stream: true                   answer 200 with an event stream that ends with no chunks and no word
     role_chunk: bool                     with the three above: send the assistant-role chunk first
@@ -694,7 +695,7 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._error(int(step["status"]), step.get("error") or "error", headers)
                 return
-            if any(step.get(k) for k in ("stream_error", "error_line", "empty_stream")):
+            if any(step.get(k) for k in ("stream_error", "error_chunk", "error_line", "empty_stream")):
                 self._failed_stream(step, body)
                 return
             ids = _tool_ids(index, step)
@@ -738,8 +739,9 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             if step.get("role_chunk"):
                 first = sse_events({"content": ""}, body, body.get("model") or server.model, [])[0]
                 self._write_chunk(f"data: {json.dumps(first)}\n\n".encode())
-            if step.get("stream_error"):
-                self._write_chunk(f"data: {json.dumps({'error': step['stream_error']})}\n\n".encode())
+            if step.get("stream_error") or step.get("error_chunk"):
+                event = {"error": step["stream_error"]} if step.get("stream_error") else step["error_chunk"]
+                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
                 self._write_chunk(b"data: [DONE]\n\n")
             elif step.get("error_line"):
                 self._write_chunk(f"error: {json.dumps(step['error_line'])}\n\n".encode())

@@ -115,6 +115,32 @@ def test_an_overflow_is_raised_at_once_and_never_resent(style, how):
     assert e.prompt_tokens and not e.retryable
 
 
+def test_an_error_chunk_in_vllms_form_is_read():
+    _, body = overflow_error("vllm", 4096, 5000)
+    with FakeLLMServer([{"error_chunk": body, "role_chunk": True}, GOOD]) as server:
+        with pytest.raises(ContextOverflow) as err:
+            client_for(server).complete(MSGS, TOOLS)
+    assert server.calls == 1 and err.value.context_window == 4096
+
+
+@pytest.mark.parametrize("code,kind", [(400, LLMError), (401, EndpointUnusable)])
+def test_a_stream_error_with_a_client_status_is_not_retried(code, kind):
+    bad = {"message": "tools[0].function.parameters is not a valid JSON schema", "type": "BadRequestError",
+           "code": code}
+    with FakeLLMServer([{"stream_error": bad}, GOOD]) as server:
+        with pytest.raises(kind) as err:
+            client_for(server).complete(MSGS, TOOLS)
+    assert server.calls == 1 and type(err.value) is kind and err.value.status_code == code
+
+
+@pytest.mark.parametrize("event", [{"stream_error": {"message": "engine step failed", "code": 500}},
+                                   {"error_line": {"message": "slot unavailable", "type": "unavailable_error"}}])
+def test_a_stream_error_from_a_failing_server_is_retried(event):
+    with FakeLLMServer([{**event, "role_chunk": True}, GOOD]) as server:
+        turn = client_for(server).complete(MSGS, TOOLS)
+    assert server.calls == 2 and turn.retries == 1 and turn.retry_causes[0].startswith("stream error")
+
+
 def test_an_empty_stream_with_a_prompt_that_fills_the_known_window_is_an_overflow():
     big = [{"role": "user", "content": "x" * 40_000}]              # about 10k tokens
     with FakeLLMServer([overflow(how="empty"), GOOD], max_model_len=8192) as server:

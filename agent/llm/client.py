@@ -200,7 +200,7 @@ class LLMClient:
         """What a stream that ended without a finish_reason was: an error the server wrote as an `error:` line,
         an overflow (no output at all, and a prompt that fills the known window), or a cut connection."""
         if self._error_lines.lines:
-            return StreamError(self._error_lines.text())
+            return StreamError.from_text(self._error_lines.lines[-1])
         window, estimate = self.context_window, estimate_prompt_tokens(messages, tools)
         if not builder.has_output and window and estimate >= EMPTY_STREAM_SHARE * window:
             return self._overflow(f"model endpoint {self.endpoint} ended the stream with no output and the prompt "

@@ -27,9 +27,6 @@ class ErrorLines:
         """Forget what earlier streams said."""
         self.lines.clear()
 
-    def text(self) -> str:
-        """Everything seen, one line each."""
-        return "\n".join(self.lines)
 
 
 class _TappedStream(httpx.SyncByteStream):

@@ -23,7 +23,22 @@ class StreamCut(Exception):
 
 
 class StreamError(Exception):
-    """The server reported an error inside the stream (an error chunk, or an `error:` line)."""
+    """The server reported an error inside the stream (an error chunk, or an `error:` line); `body` as sent."""
+
+    def __init__(self, message: str, body: dict | None = None) -> None:
+        super().__init__(message)
+        self.body = body
+
+    @classmethod
+    def from_text(cls, text: str) -> StreamError:
+        """From the JSON (or plain) text a server wrote; its `message` field, where it has one, is the message."""
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        body = body.get("error", body) if isinstance(body, dict) else None
+        message = body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), str) else text
+        return cls(message[:500], body if isinstance(body, dict) else None)
 
 
 @dataclass
@@ -92,10 +107,17 @@ def classify(exc: BaseException) -> Fault:
         return Fault("transient", f"stream cut: {exc.__class__.__name__}: {exc}")
     if isinstance(exc, openai.APIError | StreamError):   # an error reported inside the stream
         message = exc.message if isinstance(exc, openai.APIError) else str(exc)
-        body = exc.body if isinstance(exc, openai.APIError) else None
+        body = exc.body
         over = find_overflow(f"{message} {_body_text(body)}")
         cause = f"stream error: {message}"
-        return Fault("overflow", cause, overflow=over) if over else Fault("transient", cause)
+        code = body.get("code") if isinstance(body, dict) else None
+        if over is not None:
+            return Fault("overflow", cause, overflow=over)
+        if isinstance(code, int) and code in UNUSABLE_STATUS:
+            return Fault("unusable", cause, code)
+        if isinstance(code, int) and 400 <= code < 500 and code not in RETRY_STATUS:
+            return Fault("refused", cause, code)        # the server's own status for it: a bad request
+        return Fault("transient", cause, code if isinstance(code, int) else None)
     if isinstance(exc, ConnectionError | OSError):
         return Fault("transient", f"connection error: {exc}")
     return Fault("bug", f"{exc.__class__.__name__}: {exc}")

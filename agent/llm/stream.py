@@ -93,7 +93,7 @@ class TurnBuilder:
         self.chunks += 1
         f = _fields(chunk)
         if f.get("object") == "error" and not f.get("choices"):
-            raise StreamError(json.dumps({k: v for k, v in f.items() if k != "object"}, default=str)[:4000])
+            raise StreamError.from_text(json.dumps({k: v for k, v in f.items() if k != "object"}, default=str))
         self.model = f.get("model") or self.model
         usage = f.get("usage")
         if usage is not None and _get(usage, "prompt_tokens") is not None:
