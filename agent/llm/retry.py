@@ -15,11 +15,15 @@ from agent.llm.overflow import Overflow, find_overflow
 
 RETRY_STATUS = {408, 409, 425, 429}
 UNUSABLE_STATUS = {401, 403, 404}
-FAULT_KINDS = ("overflow", "unusable", "transient", "refused", "bug")
+FAULT_KINDS = ("overflow", "unusable", "transient", "silent", "refused", "bug")
 
 
 class StreamCut(Exception):
     """A stream that ended without a finish_reason or [DONE]: the connection was cut mid-way."""
+
+
+class SilentStream(Exception):
+    """A stream that ended cleanly with no chunks and no reason: the server refused without saying why."""
 
 
 class StreamError(Exception):
@@ -103,6 +107,8 @@ def classify(exc: BaseException) -> Fault:
         return Fault("transient", f"connection error: {exc.__cause__ or exc}")
     if isinstance(exc, StreamCut):
         return Fault("transient", f"stream cut: {exc}")
+    if isinstance(exc, SilentStream):
+        return Fault("silent", f"empty stream: {exc}")
     if isinstance(exc, httpx.HTTPError):       # raised while reading a stream: peer closed, reset, ...
         return Fault("transient", f"stream cut: {exc.__class__.__name__}: {exc}")
     if isinstance(exc, openai.APIError | StreamError):   # an error reported inside the stream

@@ -82,11 +82,6 @@ class TurnBuilder:
             log.exception("on_delta callback failed; live display disabled for this turn")
             self.on_delta = None
 
-    @property
-    def has_output(self) -> bool:
-        """Whether anything of the answer (text, thinking, a tool call) has arrived."""
-        return bool(self.raw_content or self.reasoning or self.details or self.calls)
-
     # -- streaming -------------------------------------------------------------------------------
     def feed(self, chunk: Any) -> None:
         """Fold one chat.completion.chunk into the turn; StreamError for an error chunk (vLLM's `object: error`)."""
