@@ -108,7 +108,7 @@ def test_an_overflowing_first_prompt_raises_at_once_and_teaches_the_window(llama
     elapsed = time.monotonic() - t0
     e = err.value
     # streamed, the server ends the stream with nothing in it; asked once without streaming, it says why. The
-    # server closes that connection just after; when the client has already reused it, the reset is retried.
+    # server closes that connection just after (the client pauses 0.3 s for it); a reset is retried.
     retried = [r.getMessage() for r in caplog.records if "model call failed" in r.getMessage()]
     assert all("Connection reset" in m or "disconnected" in m for m in retried), retried
     assert e.attempts == (2 if stream else 1) + len(retried)

@@ -29,6 +29,7 @@ from agent.llm.types import (
 
 log = logging.getLogger("evoforge.llm")
 ENDED = "the stream ended without a finish_reason"
+SILENT_PAUSE_S = 0.3
 
 
 _HINTS = {
@@ -131,6 +132,7 @@ class LLMClient:
                     # nothing in it; asked without streaming it answers with its reason and numbers
                     log.warning("the stream ended with no chunks and no reason; asking once without streaming")
                     whole, attempt = True, attempt + 1
+                    self.sleep(SILENT_PAUSE_S)  # such a server then closes the connection: let it, not reuse it
                     continue
                 if fault.kind == "bug":
                     raise                      # a bug here, not the endpoint's doing
