@@ -30,7 +30,7 @@ from langgraph.graph import END, START, StateGraph
 from agent import memory
 from agent.graph.budgets import Budgets
 from agent.graph.context import compact, history_tokens
-from agent.graph.policies.base import Policy, Writer
+from agent.graph.policies.base import Policy, Windowed, Writer
 from agent.graph.recovery import calls_in_flight, finished_record, interrupted_record, matches
 from agent.graph.reflection import rule_based_critique, run_context
 from agent.graph.state import AgentState
@@ -54,10 +54,14 @@ class RunContext:
     tool_ctx: ToolContext
     budgets: Budgets = field(default_factory=Budgets)
     sink: Callable[[dict], None] | None = None
-    context_window: int = 128_000                 # the smaller of the scaffold's and the model's
     memory_path: Path | None = None
     sleep: Callable[[float], None] = time.sleep   # how `wait` waits
     recovered: dict[str, dict] = field(default_factory=dict)   # call_id -> what a killed step recorded of it
+
+    def context_window(self) -> int:
+        """The window compaction works to: the scaffold's, or the model's when smaller (learnt as the run goes)."""
+        model = self.policy.context_window if isinstance(self.policy, Windowed) else None
+        return min(self.scaffold.policy.context_window_tokens, model or self.scaffold.policy.context_window_tokens)
 
     def recover(self, uncommitted: list[dict]) -> None:
         """Note what the events of a step cut by a kill say about its tool calls (see agent.graph.recovery)."""
@@ -213,7 +217,7 @@ def context(ctx: RunContext, state: AgentState) -> dict:
             and messages[-1].get("role") == "tool":
         messages = messages + [{"role": "user", "content": ctx.scaffold.render("midrun", turns=turns)}]
     before = history_tokens(messages, state.get("last_prompt_tokens", 0))
-    if not overflow and before < ctx.context_window * policy.compact_at_fraction:
+    if not overflow and before < ctx.context_window() * policy.compact_at_fraction:
         return _done(ctx, em, t0, state, messages=messages)
     spent: list[AssistantTurn] = []
     summarize = None

@@ -38,23 +38,29 @@ Sink = Callable[[dict], None]
 DeltaFn = Callable[[str, str], None]
 
 
-def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaFn | None) -> tuple[Policy, int, str | None]:
-    """(policy, context window, model name) for the spec's policy."""
-    window = scaffold.policy.context_window_tokens
+def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaFn | None,
+                 resuming: bool = False) -> tuple[Policy, str | None]:
+    """(policy, model name) for the spec's policy; for llm, the endpoint is checked first (preflight)."""
     if spec.policy == "heuristic":
         from agent.graph.policies import HeuristicPolicy
 
-        return HeuristicPolicy(task), window, None
+        return HeuristicPolicy(task), None
     if spec.policy == "replay":
         from agent.graph.policies import ReplayPolicy
 
-        return ReplayPolicy(RunStore.open(str(spec.replay_run)), task.id), window, None
+        return ReplayPolicy(RunStore.open(str(spec.replay_run)), task.id), None
     from agent.graph.policies import LLMPolicy
-    from agent.llm import LLMClient, LLMConfig
+    from agent.llm import EndpointDown, LLMClient, LLMConfig
 
     cfg = LLMConfig.from_env(model=spec.model, base_url=spec.base_url, config_file=spec.config_file)
-    policy = LLMPolicy(LLMClient(cfg), tool_schemas(scaffold.tools), on_delta)
-    return policy, min(window, cfg.context_window or window), cfg.model
+    client = LLMClient(cfg)
+    try:
+        client.preflight()  # fails fast: no endpoint, refused key, bad URL, nothing listening; learns the window
+    except EndpointDown:
+        if not resuming:
+            raise
+        # a resumed run waits an outage out in the graph (paused), as a running one does
+    return LLMPolicy(client, tool_schemas(scaffold.tools), on_delta), cfg.model
 
 
 def check_memory_file(path: Path) -> None:
@@ -75,7 +81,7 @@ def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink |
                                     budgets=spec.budgets.to_dict())
 
 
-def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy, window: int,
+def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy,
              sink: Sink | None) -> tuple[RunContext, Any]:
     """The nodes' context, with the sandbox opened over the run's workspace."""
     sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id,
@@ -84,7 +90,7 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            submission_dest=store.submission_path, memory_path=mem)
     budgets = spec.budgets.with_turn_cap(scaffold.policy.max_turns)   # records from before the cap was recorded
-    ctx = RunContext(store, task, scaffold, policy, tool_ctx, budgets, sink, context_window=window, memory_path=mem)
+    ctx = RunContext(store, task, scaffold, policy, tool_ctx, budgets, sink, memory_path=mem)
     return ctx, sandbox
 
 
@@ -113,16 +119,13 @@ def start_run(spec: RunSpec, *, sink: Sink | None = None, on_delta: DeltaFn | No
     scaffold = load_scaffold(known_tools=set(TOOLS))
     check_memory_file(paths.memory_file())
     task = load_task(spec.task)
-    if policy_impl is not None:
-        policy, window, model = policy_impl, scaffold.policy.context_window_tokens, None
-    else:
-        policy, window, model = _make_policy(spec, task, scaffold, on_delta)
+    policy, model = (policy_impl, None) if policy_impl is not None else _make_policy(spec, task, scaffold, on_delta)
     spec = replace(spec, model=model or spec.model, run_id=spec.run_id or new_run_id(spec.task),
                    budgets=spec.budgets.with_turn_cap(scaffold.policy.max_turns), scaffold_commit=scaffold.commit,
                    scaffold_dir=str(scaffold.root), created=now_iso())
     store = RunStore.create(spec.run_id)
     try:
-        ctx, sandbox = _context(store, spec, scaffold, task, policy, window, sink)
+        ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
         try:
             state = _first_state(spec, scaffold, task, sandbox)
             (store.root / "initial_state.json").write_text(json.dumps(state))
@@ -165,8 +168,8 @@ def resume_run(ref: str, *, sink: Sink | None = None, on_delta: DeltaFn | None =
     task = load_task(spec.task)
     if spec.policy == CUSTOM:
         raise UserError(f"run {store.run_id!r} was driven by a policy given in code; resume it from code")
-    policy, window, _ = _make_policy(spec, task, scaffold, on_delta)
-    ctx, sandbox = _context(store, spec, scaffold, task, policy, window, sink)
+    policy, _ = _make_policy(spec, task, scaffold, on_delta, resuming=True)
+    ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
     if not store.read_events()[:1] or store.read_events()[0].get("type") != "run_started":
         store.truncate_events(0)
         record_start(store, spec, sandbox.kind, sink)

@@ -27,3 +27,14 @@ class Writer(Protocol):
     def reflect(self, prompt: str, context: str) -> AssistantTurn:
         """A self-critique of the attempt recorded in `context`, as asked by `prompt`."""
         ...
+
+
+@runtime_checkable
+class Windowed(Protocol):
+    """A policy that knows its model's context window (configured, stated by the server, or learnt from an
+    overflow as the run goes); compaction works to the smaller of it and the scaffold's."""
+
+    @property
+    def context_window(self) -> int | None:
+        """The window in tokens, or None while unknown."""
+        ...
