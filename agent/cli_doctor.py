@@ -44,12 +44,29 @@ def _endpoint(model: str | None, base_url: str | None, config: str | None) -> li
         return checks + [Check(s, "config", str(exc), "problem")]
     checks += [Check(s, "endpoint", cfg.base_url or "none configured (runs use the heuristic policy)",
                      "ok" if cfg.base_url else "note"),
+               *([_reachable(cfg)] if cfg.base_url else []),
                Check(s, "model", cfg.model),
                Check(s, "api key", "set" if cfg.api_key else "not set", "ok" if cfg.api_key else "note"),
                Check(s, "context window", str(cfg.context_window or "from the scaffold"), "note"),
                Check(s, "settings from", cfg.source, "note"),
                Check(s, "default policy", why.removeprefix("policy: ") or f"{policy} (named by the options given)", "note")]
     return checks
+
+
+def _reachable(cfg) -> Check:
+    """The model client's preflight: does the endpoint answer, serve the model, state a context window?"""
+    from agent.llm import LLMError
+    from agent.llm.preflight import check_endpoint
+
+    try:
+        info = check_endpoint(cfg)
+    except LLMError as exc:
+        return Check("model endpoint", "reachable", str(exc), "problem")
+    window = f", window {info.context_window} tokens ({info.window_source})" if info.context_window else ""
+    listed = {True: "model served", False: "model NOT listed", None: "models not listed"}[info.model_listed]
+    note = f"; {info.warnings[0]}" if info.warnings else ""
+    return Check("model endpoint", "reachable", f"yes in {info.latency_s:.2f}s, {listed}{window}{note}",
+                 "ok" if info.model_listed else "note")
 
 
 def _writable_dir(path: Path) -> tuple[str, str]:

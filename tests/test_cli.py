@@ -395,3 +395,17 @@ def test_a_long_tool_call_shows_progress_when_piped():
     progress = [ln for ln in lines if "run_python running" in ln]
     assert progress and all("train.py" in ln and re.search(r"\(\d+s\)", ln) for ln in progress)
     assert lines[-1].strip().startswith("← run_python exit 0")
+
+
+def test_doctor_checks_a_configured_endpoint(env, monkeypatch):
+    from tests.fake_llm_server import FakeLLMServer, text
+
+    with FakeLLMServer([text("unused")], max_model_len=8192) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        r = evo("doctor", "--json")
+    assert r.exit_code == 0, r.output
+    reach = next(c for c in json.loads(r.stdout) if c["name"] == "reachable")
+    assert reach["state"] == "ok" and "model served" in reach["value"] and "window 8192" in reach["value"]
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")       # nothing listens there
+    r = evo("doctor")
+    assert r.exit_code == 1 and re.search(r"FAIL\s+reachable\s+.*127\.0\.0\.1:9", r.stdout)

@@ -93,6 +93,15 @@ def test_an_outage_pauses_the_run_then_it_goes_on_and_the_pause_is_not_billed_as
     assert not _types(store, "budget_exhausted")
 
 
+def test_an_outage_waits_as_long_as_the_server_asks(env):
+    _policy_yaml(env, model_outage={"wait_s": 0.1, "wait_max_s": 5})
+    busy = EndpointDown("HTTP 429: rate limited", retry_after_s=0.7)
+    store = start_run(RunSpec("toy-binary", sandbox="local", run_id="429"),
+                      policy_impl=scripted([busy, turn(SAMPLE), turn(("submit", {}))]))
+    assert [e["wait_s"] for e in _types(store, "model_outage")] == [0.7]
+    assert store.read_meta()["paused_s"] >= 0.7 and store.read_meta()["valid"] is True
+
+
 def test_an_outage_counts_toward_the_time_budget_when_configured_so(env):
     _policy_yaml(env, model_outage={"wait_s": 0.6, "wait_max_s": 0.6})
     down = EndpointDown("endpoint down", retryable=True)

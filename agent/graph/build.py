@@ -119,7 +119,8 @@ def _outage(ctx: RunContext, em: Emitter, t0: float, state: AgentState, exc: End
     policy = ctx.scaffold.policy
     outage = dict(state.get("outage") or {"since": now_iso(), "since_ts": time.time(), "attempts": 0})
     outage.update(attempts=outage["attempts"] + 1, cause=str(exc)[:300])
-    outage["wait_s"] = min(policy.outage_wait_max_s, policy.outage_wait_s * 2 ** (outage["attempts"] - 1))
+    backoff = policy.outage_wait_s * 2 ** (outage["attempts"] - 1)
+    outage["wait_s"] = min(policy.outage_wait_max_s, max(backoff, exc.retry_after_s or 0.0))  # as the server asks
     ctx.store.update_meta(status="paused", paused_since=outage["since"], pause_cause=outage["cause"])
     em.emit("model_outage", attempt=outage["attempts"], since=outage["since"], cause=outage["cause"],
             wait_s=outage["wait_s"])
