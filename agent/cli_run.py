@@ -16,8 +16,8 @@ from rich.table import Table
 from common.errors import UserError
 
 LOCAL_CAVEAT = (
-    "The local sandbox is weaker isolation: commands can read anything your user can. "
-    "Use --sandbox docker where a Docker engine is available."
+    "unsafe-local runs commands without isolation (they can read anything your user can); "
+    "auto never picks it."
 )
 console = Console(highlight=False)
 runs_app = typer.Typer(help="List and inspect run records (runs/<run-id>/).", no_args_is_help=True)
@@ -93,7 +93,15 @@ def run(
     model: str = typer.Option(None, "--model", help="Model name at the endpoint (default: EVOFORGE_MODEL or the config)."),
     policy: str = typer.Option(None, "--policy", help="llm | heuristic | replay (default: llm when an endpoint is configured, else heuristic)."),
     replay_run: str = typer.Option(None, "--replay-run", help="With --policy replay: the run whose model turns are re-issued."),
-    sandbox: str = typer.Option("auto", "--sandbox", help="docker | local | auto (docker where available). " + LOCAL_CAVEAT),
+    sandbox: str = typer.Option("auto", "--sandbox", help="docker | local (bubblewrap) | unsafe-local | auto (docker, "
+                                "else local). " + LOCAL_CAVEAT),
+    memory_mb: int = typer.Option(None, "--memory-mb", min=64, help="Sandbox memory limit (default: scaffold policy)."),
+    cpus: float = typer.Option(None, "--cpus", min=0.1, help="Sandbox CPU limit (default: scaffold policy)."),
+    pids: int = typer.Option(None, "--pids", min=8, help="Sandbox process limit (default: scaffold policy)."),
+    disk_mb: int = typer.Option(None, "--disk-mb", min=1, help="Workspace disk limit (default: scaffold policy)."),
+    command_timeout: float = typer.Option(None, "--command-timeout", min=1.0,
+                                          help="Longest one command may run, in seconds (default: scaffold policy)."),
+    gpus: bool = typer.Option(None, "--gpus/--no-gpus", help="Pass NVIDIA GPUs into the sandbox (default: where present)."),
     max_turns: int = typer.Option(None, "--max-turns", min=1, help="End the run after this many model turns."),
     budget_tokens: int = typer.Option(None, "--budget-tokens", min=1, help="End the run after this many tokens."),
     budget_seconds: float = typer.Option(None, "--budget-seconds", min=0.0, help="End the run after this much wall time."),
@@ -105,7 +113,7 @@ def run(
 ) -> None:
     """Work one competition end to end: tools in a sandbox, graded submission, reflection into memory.
 
-    The local sandbox is weaker isolation: commands can read anything your user can.
+    unsafe-local runs commands without isolation: they can read anything your user can.
     """
     from agent.graph.budgets import Budgets
     from agent.graph.runner import start_run
@@ -119,7 +127,10 @@ def run(
 
     store = start_run(task_id, policy=policy, model=model, sandbox=sandbox, budgets=budgets, base_url=base_url,
                       run_id=run_id, replay_run=replay_run, config_file=config,
-                      sink=None if quiet else live_view, on_created=created)
+                      sink=None if quiet else live_view, on_created=created,
+                      limits={k: v for k, v in {"memory_mb": memory_mb, "cpus": cpus, "pids": pids, "disk_mb": disk_mb,
+                                                "command_timeout_s": command_timeout, "gpus": gpus}.items()
+                              if v is not None})
     _print_result(store)
 
 
@@ -129,8 +140,7 @@ def resume(
 ) -> None:
     """Continue a run that was stopped or killed, from its last completed step.
 
-    The run keeps its sandbox kind; the local sandbox is weaker isolation: commands can read
-    anything your user can.
+    The run keeps its sandbox kind and limits; unsafe-local runs commands without isolation.
     """
     from agent.graph.runner import resume_run
 

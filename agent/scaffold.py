@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from agent.sandbox.limits import check_spec
 from common import paths
 from common.errors import UserError
 
@@ -43,6 +44,7 @@ class Policy:
     reflect_every_turns: int = 0
     default_timeout_s: float = 600.0
     output_limit_bytes: int = 20000
+    sandbox: dict[str, Any] = field(default_factory=dict)   # resource limits (agent.sandbox.limits); absent = auto
 
 
 @dataclass
@@ -113,6 +115,7 @@ def load_policy(path: Path) -> Policy:
         reflect_every_turns=_field(path, refl, "every_turns", int, d.reflect_every_turns, lambda v: v >= 0, ">= 0"),
         default_timeout_s=float(_field(path, tools, "default_timeout_s", float, d.default_timeout_s, *pos)),
         output_limit_bytes=_field(path, tools, "output_limit_bytes", int, d.output_limit_bytes, *pos),
+        sandbox=check_spec(data.get("sandbox"), f"{path}: sandbox"),
     )
 
 

@@ -49,10 +49,10 @@ def test_cli_errors_are_one_line(env):
 
 
 @pytest.mark.parametrize("cmd", ["run", "resume"])
-def test_help_states_the_local_sandbox_caveat(env, cmd):
+def test_help_states_the_unsafe_local_caveat(env, cmd):
     r = subprocess.run(EVOFORGE + [cmd, "--help"], env=dict(env, COLUMNS="200"), capture_output=True, text=True)
     assert r.returncode == 0
-    assert "commands can read anything your user can" in " ".join(r.stdout.split())
+    assert "unsafe-local runs commands without isolation" in " ".join(r.stdout.split())
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "tasks" / "mle_lite" / "competitions"

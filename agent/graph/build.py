@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from agent.graph.turns import PolicyStop, turn_record
 from agent.runstore import Emitter, RunStore
 from agent.scaffold import Scaffold
 from agent.tools import ToolContext, is_read_only, run_tool
+from agent.tools.confine import take_auto_submission
 
 
 @dataclass
@@ -177,8 +177,7 @@ def make_nodes(ctx: RunContext) -> dict[str, Callable[[AgentState], dict]]:
         sub = store.submission_path
         if not sub.exists():
             candidate = ctx.tool_ctx.workspace / "submission.csv"
-            if candidate.is_file():
-                shutil.copyfile(candidate, sub)
+            if take_auto_submission(ctx.tool_ctx.workspace, sub):   # a regular file of the workspace only
                 em.emit("submission", path=str(sub), source=str(candidate), valid=None, error=None, auto=True)
         if sub.exists():
             report = ctx.task.grade(sub)

@@ -19,6 +19,9 @@ from agent.graph.sandboxes import open_sandbox
 from agent.graph.state import initial_state
 from agent.graph.task import load_task
 from agent.runstore import RunStore, new_run_id, now_iso
+from agent.sandbox import pick_kind as pick_sandbox
+from agent.sandbox.describe import describe
+from agent.sandbox.limits import check_spec, limits_record, resolve_limits
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS, ToolContext, tool_schemas
 from common import paths
@@ -76,8 +79,9 @@ def _context(store: RunStore, meta: dict, sink, on_delta, policy_impl=None) -> t
     task = load_task(meta["task"])
     tools = tool_schemas(scaffold.tools)
     policy = policy_impl or _make_policy(meta, task, tools, on_delta)
+    limits = resolve_limits(meta.get("sandbox_limits") or scaffold.policy.sandbox, store.workspace)
     sandbox = open_sandbox(meta.get("sandbox_requested", "auto"), store.workspace, task.public_dir,
-                           name=store.run_id, timeout_s=scaffold.policy.default_timeout_s)
+                           name=store.run_id, limits=limits)
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            submission_dest=store.submission_path, memory_path=paths.memory_file())
     ctx = RunContext(store, task, scaffold, policy, tool_ctx, Budgets.from_dict(meta.get("budgets")), sink)
@@ -146,20 +150,23 @@ def start_run(
     on_delta: Callable[[str, str], None] | None = None,
     on_created: Callable[[str], None] | None = None,
     policy_impl: Callable[[dict], Any] | None = None,
+    limits: dict | None = None,
 ) -> RunStore:
     """Create a run record and drive the graph to the end; returns the run's store.
 
     `policy_impl` drives the run with any `(state) -> AssistantTurn-like` function (named "custom").
+    `limits` overrides the scaffold's sandbox limits (agent.sandbox.limits fields, e.g. {"memory_mb": 2048}).
     """
     policy = "custom" if policy_impl is not None else (policy or default_policy(base_url, config_file))
     if policy not in POLICIES and policy_impl is None:
         raise UserError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
-    if sandbox not in ("docker", "local", "auto"):
-        raise UserError(f"unknown sandbox {sandbox!r}: use docker, local or auto")
+    pick_sandbox(sandbox)   # unknown, or not usable here: one line, before any record is made
     if policy == "replay" and not replay_run:
         raise UserError("--policy replay needs --replay-run RUN_ID")
     scaffold = load_scaffold(known_tools=set(TOOLS))
     task = load_task(task_id)
+    spec = {**scaffold.policy.sandbox, **check_spec(limits, "sandbox limits")}
+    sandbox_limits = limits_record(resolve_limits(spec, paths.runs_dir()))
     store = RunStore.create(run_id or new_run_id(task_id))
     if on_created:
         on_created(store.run_id)
@@ -169,15 +176,16 @@ def start_run(
         "sandbox_requested": sandbox, "base_url": base_url, "config_file": config_file, "replay_run": replay_run,
         "scaffold_commit": scaffold.commit, "scaffold_dir": str(scaffold.root), "budgets": budgets.to_dict(),
         "status": "running", "created": now_iso(), "pid": os.getpid(), "turns": 0, "tokens": 0, "cost_usd": 0.0,
+        "sandbox_limits": sandbox_limits,
     }
     store.write_meta(meta)
     ctx, sb = _context(store, meta, sink, on_delta, policy_impl)
     if policy == "llm":
         meta["model"] = getattr(ctx.policy, "model_name", None) or model
-    meta["sandbox"] = getattr(sb, "kind", sandbox)
+    meta["sandbox"], meta["sandbox_isolation"] = getattr(sb, "kind", sandbox), getattr(sb, "isolation", None)
     store.write_meta(meta)
     system = scaffold.render("system", data_dir=sb.data_path, workspace=sb.workspace_path,
-                             max_turns=budgets.max_turns or scaffold.policy.max_turns)
+                             max_turns=budgets.max_turns or scaffold.policy.max_turns, environment=describe(sb))
     start = scaffold.render("start", task_id=task_id, description=task.description(),
                             submission_format=task.submission_format(), data_dir=sb.data_path,
                             memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")

@@ -1,0 +1,288 @@
+"""The local sandbox: every command in a fresh bubblewrap (`bwrap`) container on this host.
+
+What a command sees: the sandbox image's Debian root filesystem read-only as `/` (the same Python
+stack as the docker sandbox; where it is not built, the host's system folders read-only instead,
+said in a warning), the public data read-only at /data, the workspace read-write at /workspace,
+a fresh /proc, a minimal read-only /dev, and small private tmpfs at /tmp and /dev/shm. Nothing
+else of the host: no home, data cache, checkout, venv or other runs.
+
+What it gets: its own user, mount, pid, network (loopback only: no network), IPC, UTS and
+cgroup namespaces; no capabilities and no further user namespaces; a scrubbed environment;
+its own uid 1000 (the host user's, or root's, uid outside).
+
+Limits: a cgroup per sandbox (pids, memory, CPU) where one can be made (as root it must: RLIMIT_NPROC
+does not bind uid 0); else RLIMIT_NPROC inside the user namespace (counted per sandbox) and
+RLIMIT_AS. RLIMIT_FSIZE caps one file; the workspace disk quota watchdog caps the workspace.
+
+Lifetime: when a command's main process ends, its pid namespace ends and with it every process
+it started (background jobs, `setsid`, double forks); a timeout kills the namespace; a dying
+evoforge takes it along (`--die-with-parent`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from agent.sandbox.base import ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
+from agent.sandbox.cgroups import Cgroup
+from agent.sandbox.image import rootfs_dir
+from agent.sandbox.quota import DiskWatch
+
+log = logging.getLogger(__name__)
+
+DATA = "/data"
+WORKSPACE = "/workspace"
+UID = 1000                       # the image's "sandbox" user
+_HOST_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_HOST_ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types")
+_MEMORY_ERRORS = re.compile(rb"MemoryError|Cannot allocate memory|std::bad_alloc|out of memory", re.I)
+_FORK_ERRORS = re.compile(rb"fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't start new thread")
+_warned_fallback: set[str] = set()
+
+
+@functools.cache
+def bwrap_status() -> tuple[bool, str]:
+    """(True, "") where bwrap can make the sandbox here; else (False, why not, with the fix)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False, "bubblewrap is not installed (apt-get install bubblewrap, or ./scripts/setup.sh as root)"
+    probe = [exe, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+             "--ro-bind", "/", "/", "--proc", "/proc", "true"]
+    try:
+        r = subprocess.run(probe, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"bwrap does not run: {exc}"
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["no message"])[-1]
+        return False, (f"bwrap cannot create namespaces here ({why}); enable unprivileged user namespaces "
+                       "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces)")
+    if os.geteuid() == 0:
+        probe_cg = Cgroup.create("probe", 16, None, None)
+        if probe_cg is None:
+            return False, ("running as root, the local sandbox needs a pids cgroup to contain fork bombs "
+                           "(RLIMIT_NPROC does not bind uid 0) and none can be made here; run evoforge as a "
+                           "regular user, or use --sandbox docker")
+        probe_cg.remove()
+    return True, ""
+
+
+class BwrapSandbox:
+    """Run each command with `bash -c` in a fresh bubblewrap container over the workspace and public data."""
+
+    kind = "local"
+    data_path = DATA
+    workspace_path = WORKSPACE
+
+    def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
+                 gpus: bool | None = None) -> None:
+        ok, why = bwrap_status()
+        if not ok:
+            raise SandboxError(f"local sandbox unavailable: {why}")
+        self.workspace, self.public = check_dirs(workspace, public)
+        self.limits = limits or Limits()
+        self.name = name or "local"
+        self.gpus = self.limits.gpus if gpus is None else gpus
+        root = rootfs_dir()
+        self.rootfs = root if (root / "usr" / "bin").is_dir() else None
+        if self.rootfs is None and str(root) not in _warned_fallback:
+            _warned_fallback.add(str(root))
+            log.warning("local sandbox: no sandbox rootfs at %s (run scripts/build-sandbox-image.sh); using this "
+                        "host's system folders read-only instead, so the Python stack is the host's system Python "
+                        "(no venv)", root)
+        self.isolation = ("bubblewrap (own user, mount, pid, network and IPC namespaces) on "
+                          + (f"the sandbox image's Debian rootfs ({root.name})" if self.rootfs
+                             else "this host's read-only system folders"))
+        lim = self.limits
+        self.cgroup = Cgroup.create(self.name, lim.pids, lim.memory_mb, lim.cpus)
+        if self.cgroup is None and os.geteuid() == 0:
+            raise SandboxError("local sandbox unavailable: as root it needs a pids cgroup and none could be made")
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._args = self._bwrap_args()
+
+    # -- the container ---------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        """The environment every command gets (nothing of the host's)."""
+        env = thread_env(self.limits.cpus)
+        env.update(PATH="/usr/local/bin:/usr/bin:/bin", DATA_DIR=DATA, WORKSPACE=WORKSPACE, HOME=WORKSPACE,
+                   PYTHONUNBUFFERED="1", LANG="C.UTF-8", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib",
+                   USER="sandbox")
+        return env
+
+    def _bwrap_args(self) -> list[str]:
+        lim = self.limits
+        a = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+             "--uid", str(UID), "--gid", str(UID), "--hostname", "evoforge-sandbox"]
+        if self.rootfs is not None:
+            a += ["--ro-bind", str(self.rootfs), "/"]
+        else:
+            for d in _HOST_SYSTEM:
+                a += ["--ro-bind-try", d, d]
+            for f in _HOST_ETC:
+                a += ["--ro-bind-try", f"/etc/{f}", f"/etc/{f}"]
+        a += ["--proc", "/proc", "--dev", "/dev",
+              "--size", str(int(lim.tmp_mb) * 1024 * 1024), "--tmpfs", "/dev/shm",
+              "--size", str(int(lim.tmp_mb) * 1024 * 1024), "--tmpfs", "/tmp",
+              "--ro-bind", str(self.public), DATA, "--bind", str(self.workspace), WORKSPACE]
+        if self.gpus:
+            for dev in sorted(Path("/dev").glob("nvidia*")):
+                if dev.is_char_device():
+                    a += ["--dev-bind", str(dev), str(dev)]
+        a += ["--remount-ro", "/dev"]
+        if self.rootfs is None:
+            a += ["--remount-ro", "/"]
+        a += ["--chdir", WORKSPACE, "--clearenv"]
+        for k, v in self.env().items():
+            a += ["--setenv", k, v]
+        return a
+
+    def _preexec(self, timeout: float):
+        """A function run in the child before exec: rlimits, the cgroup, default SIGPIPE."""
+        lim = self.limits
+        mib = 1024 * 1024
+        cpu_s = int(timeout * max(1.0, float(lim.cpus))) + 30      # a backstop; the wall-clock timeout acts first
+        fsize = min(lim.file_size_mb, lim.disk_mb or lim.file_size_mb) * mib
+        group = self.cgroup
+        cap_as = group is None or "memory" not in group.controllers
+
+        def apply() -> None:
+            if group is not None:
+                group.join()
+            if cap_as:
+                resource.setrlimit(resource.RLIMIT_AS, (lim.memory_mb * mib,) * 2)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+        return apply
+
+    # -- commands --------------------------------------------------------------------------------
+    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+        """Run `bash -c command` in /workspace in a fresh container; every process it started ends with it."""
+        if self._closed:
+            raise SandboxError(f"local sandbox {self.name} is closed; start a new attempt")
+        timeout = self.limits.command_timeout(timeout)
+        buf = OutputBuffer(self.limits.output_limit_bytes)
+        if self.cgroup is None:        # RLIMIT_NPROC, set inside the user namespace: counted per sandbox
+            inner = ["bash", "-c", 'ulimit -u "$1" 2>/dev/null; exec bash -c "$2"', "evoforge",
+                     str(self.limits.pids), command]
+        else:
+            inner = ["bash", "-c", command]
+        before = self.cgroup.counters() if self.cgroup else (0, 0)
+        watch = DiskWatch(self.workspace, self.limits.disk_mb)
+        r, w = os.pipe()
+        t0 = time.monotonic()
+        try:
+            os.write(w, b"\0".join(x.encode() for x in self._args) + b"\0")
+        finally:
+            os.close(w)
+        try:
+            p = subprocess.Popen(
+                ["bwrap", "--args", str(r), "--", *inner], pass_fds=(r,), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"}, preexec_fn=self._preexec(timeout))
+        finally:
+            os.close(r)
+        with self._lock:
+            self._running.add(p)
+        eof = threading.Event()
+        reader = threading.Thread(target=self._read, args=(p, buf, eof), daemon=True)
+        reader.start()
+        timed_out, disk_full = False, False
+        try:
+            deadline = t0 + timeout
+            while not eof.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    break
+                if watch.over():
+                    disk_full = True
+                    break
+        finally:
+            if timed_out or disk_full or not eof.is_set():
+                self._kill(p)
+            p.wait()
+            reader.join(timeout=5)
+            with self._lock:
+                self._running.discard(p)
+        duration = time.monotonic() - t0
+        after = self.cgroup.counters() if self.cgroup else (0, 0)
+        code = 124 if timed_out else _exit_code(p.returncode)
+        reason = self._reason(code, timed_out, disk_full, buf, before, after)
+        text = buf.text() + (("\n" + watch.message() + "\n") if disk_full else "")
+        return ExecResult(code, text, timed_out, duration, reason)
+
+    def _kill(self, p: subprocess.Popen) -> None:
+        """Kill the container: bwrap (its pid-1 child dies with it, and the namespace with that) and the cgroup."""
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+
+    @staticmethod
+    def _read(p: subprocess.Popen, buf: OutputBuffer, eof: threading.Event) -> None:
+        assert p.stdout is not None
+        try:
+            for chunk in iter(lambda: p.stdout.read1(65536), b""):
+                buf.add(chunk)
+        finally:
+            p.stdout.close()
+            eof.set()
+
+    @staticmethod
+    def _reason(code: int, timed_out: bool, disk_full: bool, buf: OutputBuffer, before: tuple[int, int],
+                after: tuple[int, int]) -> str | None:
+        if timed_out:
+            return "timeout"
+        if disk_full:
+            return "disk limit"
+        if after[0] > before[0]:
+            return "out of memory"
+        if after[1] > before[1]:
+            return "pids limit"
+        if code == 128 + signal.SIGXCPU:
+            return "cpu time limit"
+        if code == 128 + signal.SIGXFSZ:
+            return "file size limit"
+        head, tail = bytes(buf.head[-4096:]), bytes(buf.tail[-4096:] or buf.head[-4096:])
+        if code != 0 and _MEMORY_ERRORS.search(tail):
+            return "out of memory"
+        if _FORK_ERRORS.search(tail) or _FORK_ERRORS.search(head):
+            return "pids limit"
+        return None
+
+    def close(self) -> None:
+        """Kill whatever still runs and remove the sandbox's cgroup (the workspace stays)."""
+        with self._lock:
+            running = list(self._running)
+            self._closed = True
+        for p in running:
+            self._kill(p)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
+    def __enter__(self) -> BwrapSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _exit_code(code: int) -> int:
+    """Shell-style exit code: 128 + signal for a process killed by a signal."""
+    return 128 - code if code < 0 else code
