@@ -10,8 +10,8 @@ end-of-run auto-submit reach files only through this module. The rule:
 - the path is then walked one component at a time from an open descriptor of the root with
   `O_NOFOLLOW`: **no symbolic link is ever followed** (a link is refused wherever it sits, dangling
   or not — its target means something else inside the sandbox anyway), no component may cross
-  into another filesystem (mount tricks), and only regular files are opened (a FIFO or device
-  would block or misbehave);
+  into another mount (bind-mount tricks; checked by mount id), and only regular files are opened
+  (a FIFO or a device would block or misbehave);
 - a workspace file with more than one hard link is refused (it may be a link to a file outside);
 - writes go to a new file that replaces the name atomically (`rename`), so an existing link —
   symbolic or hard — is replaced, never written through;
@@ -127,13 +127,27 @@ def _refusal(t: Target, name: str, err: OSError, dir_fd: int) -> PathRefused | O
     return err
 
 
+def _mount(fd: int) -> tuple[int, str]:
+    """Which mount an open descriptor is on: (st_dev, mnt_id from /proc/self/fdinfo; "" where unavailable)."""
+    mnt = ""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                if line.startswith("mnt_id:"):
+                    mnt = line.split()[1]
+                    break
+    except OSError:
+        pass
+    return os.fstat(fd).st_dev, mnt
+
+
 @contextmanager
 def _open_dir(t: Target, depth: int | None = None, create: bool = False) -> Iterator[int]:
     """A descriptor of the folder t.parts[:depth], walked without following links (created if asked)."""
     parts = t.parts if depth is None else t.parts[:depth]
     fd = os.open(t.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        dev = os.fstat(fd).st_dev
+        dev = _mount(fd)
         for name in parts:
             try:
                 nfd = os.open(name, _DIR, dir_fd=fd)
@@ -146,8 +160,8 @@ def _open_dir(t: Target, depth: int | None = None, create: bool = False) -> Iter
                 raise _refusal(t, name, exc, fd) from None
             os.close(fd)
             fd = nfd
-            if os.fstat(fd).st_dev != dev:
-                raise PathRefused(f"{t.view}: crosses into another filesystem ({name}); refused")
+            if _mount(fd) != dev:
+                raise PathRefused(f"{t.view}: crosses into another mount ({name}); refused")
         yield fd
     finally:
         os.close(fd)
@@ -271,11 +285,10 @@ def walk(ctx: HasRoots, given: str, max_depth: int | None = None) -> Iterator[En
     """Everything under a folder (sorted, depth-first), links listed but never followed nor entered."""
     t = locate(ctx, given)
     with _open_dir(t) as fd:
-        dev = os.fstat(fd).st_dev
-        yield from _walk_fd(fd, "", dev, 1, max_depth)
+        yield from _walk_fd(fd, "", _mount(fd), 1, max_depth)
 
 
-def _walk_fd(fd: int, prefix: str, dev: int, level: int, max_depth: int | None) -> Iterator[Entry]:
+def _walk_fd(fd: int, prefix: str, dev: tuple[int, str], level: int, max_depth: int | None) -> Iterator[Entry]:
     with os.scandir(fd) as it:
         entries = sorted(it, key=lambda e: e.name)
     for e in entries:
@@ -288,13 +301,14 @@ def _walk_fd(fd: int, prefix: str, dev: int, level: int, max_depth: int | None) 
             yield Entry(rel, 0, False, True)
         elif stat.S_ISDIR(st.st_mode):
             yield Entry(rel, 0, True, False)
-            if (max_depth is None or level < max_depth) and st.st_dev == dev:
+            if max_depth is None or level < max_depth:
                 try:
                     sub = os.open(e.name, _DIR, dir_fd=fd)
                 except OSError:
                     continue
                 try:
-                    yield from _walk_fd(sub, rel + "/", dev, level + 1, max_depth)
+                    if _mount(sub) == dev:           # never into another mount
+                        yield from _walk_fd(sub, rel + "/", dev, level + 1, max_depth)
                 finally:
                     os.close(sub)
         else:
