@@ -4,8 +4,13 @@ the unsafe-local kind; and how `auto` picks a sandbox."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -117,7 +122,7 @@ def test_nothing_outlives_its_command_and_tmp_is_fresh(local):
     assert r.exit_code == 0 and r.output == "up\n" and time.monotonic() - t0 < 10
     r = sb.exec("ps -eo args=; cat /tmp/t 2>&1")
     assert "sleep 3019" not in r.output and "No such file" in r.output
-    host = __import__("subprocess").run(["pgrep", "-f", "sleep 3019"], capture_output=True, text=True)
+    host = subprocess.run(["pgrep", "-f", "sleep 3019"], capture_output=True, text=True)
     assert host.stdout.strip() == ""
 
 
@@ -196,3 +201,41 @@ def test_unsafe_local_warns_and_is_not_contained(tmp_path, caplog):
         assert r.exit_code == 0 and SECRET in r.output
     finally:
         sb.close()
+
+
+NON_ROOT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from agent.sandbox import Limits, make_sandbox
+box = Path(sys.argv[2])
+sb = make_sandbox("local", box / "ws", box / "public", Limits(memory_mb=512, pids=40, disk_mb=20))
+assert sb.cgroup is None, sb.cgroup
+print("limits", " ".join(sb.exec("ulimit -u; ulimit -v").output.split()))
+print("bomb", sb.exec(":(){ :|:& };:; sleep 2", timeout=20).killed_reason)
+print("hog", sb.exec("python3 -c 'b = bytearray(900 << 20)'").killed_reason)
+sb.close()
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists(),
+                    reason="needs root (to become another user), setpriv and /usr/bin/python3")
+def test_non_root_user_gets_rlimits_that_bind():
+    """As a regular user no cgroup is made: RLIMIT_NPROC set inside the user namespace and RLIMIT_AS bind."""
+    checkout = Path(__file__).resolve().parent.parent
+    home = Path(tempfile.mkdtemp(prefix="evoforge-nonroot-", dir="/tmp"))   # pytest's tmp_path is root-only
+    try:
+        (home / "box" / "public").mkdir(parents=True)
+        for p in (home, home / "box", home / "box" / "public"):
+            os.chown(p, 60123, 60123)
+        if subprocess.run(["setpriv", "--reuid", "60123", "--regid", "60123", "--clear-groups", "test", "-r",
+                           str(checkout / "agent" / "sandbox" / "bwrap.py")]).returncode != 0:
+            pytest.skip(f"the checkout {checkout} is not readable by another user")
+        r = subprocess.run(["setpriv", "--reuid", "60123", "--regid", "60123", "--clear-groups", "/usr/bin/python3",
+                            "-c", NON_ROOT, str(checkout), str(home / "box")], capture_output=True, text=True,
+                           timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(home)})
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert r.returncode == 0, r.stderr
+    lines = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    assert lines == {"limits": "40 524288", "bomb": "pids limit", "hog": "out of memory"}, r.stdout

@@ -25,7 +25,7 @@ import functools
 import logging
 import os
 import re
-import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -36,6 +36,7 @@ from pathlib import Path
 from agent.sandbox.base import ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
 from agent.sandbox.cgroups import Cgroup
 from agent.sandbox.image import rootfs_dir
+from agent.sandbox.launcher import ARGS_FD, STATUS_FD, Launcher
 from agent.sandbox.quota import DiskWatch
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,12 @@ class BwrapSandbox:
         self.cgroup = Cgroup.create(self.name, lim.pids, lim.memory_mb, lim.cpus)
         if self.cgroup is None and os.geteuid() == 0:
             raise SandboxError("local sandbox unavailable: as root it needs a pids cgroup and none could be made")
-        self._running: set[subprocess.Popen] = set()
+        self._running: set[int] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._args = self._bwrap_args()
+        self._bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
+        self._launcher = Launcher(self.cgroup.procs_files if self.cgroup else [])
 
     # -- the container ---------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -147,26 +150,24 @@ class BwrapSandbox:
             a += ["--setenv", k, v]
         return a
 
-    def _preexec(self, timeout: float):
-        """A function run in the child before exec: rlimits, the cgroup, default SIGPIPE."""
-        lim = self.limits
-        mib = 1024 * 1024
+    def _rlimits(self, timeout: float) -> dict[str, int]:
+        """The rlimits bwrap and everything under it get (set by the launcher; RLIMIT_AS only where no
+        memory cgroup binds)."""
+        lim, mib = self.limits, 1024 * 1024
         cpu_s = int(timeout * max(1.0, float(lim.cpus))) + 30      # a backstop; the wall-clock timeout acts first
-        fsize = min(lim.file_size_mb, lim.disk_mb or lim.file_size_mb) * mib
-        group = self.cgroup
-        cap_as = group is None or "memory" not in group.controllers
+        out = {"RLIMIT_CPU": cpu_s, "RLIMIT_CORE": 0,
+               "RLIMIT_FSIZE": min(lim.file_size_mb, lim.disk_mb or lim.file_size_mb) * mib}
+        if self.cgroup is None or "memory" not in self.cgroup.controllers:
+            out["RLIMIT_AS"] = lim.memory_mb * mib
+        return out
 
-        def apply() -> None:
-            if group is not None:
-                group.join()
-            if cap_as:
-                resource.setrlimit(resource.RLIMIT_AS, (lim.memory_mb * mib,) * 2)
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-        return apply
+    def _inner(self, command: str) -> list[str]:
+        """The command as bwrap runs it. Without a pids cgroup, RLIMIT_NPROC is set inside first: there
+        the user namespace counts the sandbox's own processes (set outside, it would count all of the
+        user's)."""
+        if self.cgroup is not None:
+            return ["bash", "-c", command]
+        return ["bash", "-c", 'ulimit -u "$1"; exec bash -c "$0"', command, str(self.limits.pids)]
 
     # -- commands --------------------------------------------------------------------------------
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
@@ -175,73 +176,51 @@ class BwrapSandbox:
             raise SandboxError(f"local sandbox {self.name} is closed; start a new attempt")
         timeout = self.limits.command_timeout(timeout)
         buf = OutputBuffer(self.limits.output_limit_bytes)
-        if self.cgroup is None:        # RLIMIT_NPROC, set inside the user namespace: counted per sandbox
-            inner = ["bash", "-c", 'ulimit -u "$1" 2>/dev/null; exec bash -c "$2"', "evoforge",
-                     str(self.limits.pids), command]
-        else:
-            inner = ["bash", "-c", command]
         before = self.cgroup.counters() if self.cgroup else (0, 0)
         watch = DiskWatch(self.workspace, self.limits.disk_mb)
-        r, w = os.pipe()
         t0 = time.monotonic()
+        out_r, out_w = os.pipe()
+        args_r, args_w = os.pipe()
+        st_r, st_w = os.pipe()
         try:
-            os.write(w, b"\0".join(x.encode() for x in self._args) + b"\0")
+            os.write(args_w, b"\0".join(x.encode() for x in self._args) + b"\0")
+            os.close(args_w)
+            argv = [self._bwrap, "--args", str(ARGS_FD), "--json-status-fd", str(STATUS_FD), "--",
+                    *self._inner(command)]
+            pid = self._launcher.spawn(argv, {"PATH": "/usr/bin:/bin"}, self._rlimits(timeout), out_w, args_r, st_w)
+        except BaseException:
+            for fd in (out_r, st_r):
+                os.close(fd)
+            raise
         finally:
-            os.close(w)
-        try:
-            p = subprocess.Popen(
-                ["bwrap", "--args", str(r), "--", *inner], pass_fds=(r,), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                env={"PATH": "/usr/bin:/bin"}, preexec_fn=self._preexec(timeout))
-        finally:
-            os.close(r)
+            for fd in (out_w, args_r, st_w):
+                os.close(fd)
         with self._lock:
-            self._running.add(p)
-        eof = threading.Event()
-        reader = threading.Thread(target=self._read, args=(p, buf, eof), daemon=True)
-        reader.start()
-        timed_out, disk_full = False, False
+            self._running.add(pid)
+        timed_out = disk_full = False
         try:
-            deadline = t0 + timeout
-            while not eof.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
-                if time.monotonic() >= deadline:
-                    timed_out = True
-                    break
-                if watch.over():
-                    disk_full = True
-                    break
+            timed_out, disk_full = _collect(out_r, buf, t0 + timeout, watch, lambda: self._kill(pid))
         finally:
-            if timed_out or disk_full or not eof.is_set():
-                self._kill(p)
-            p.wait()
-            reader.join(timeout=5)
+            os.close(out_r)
+            status = _read_status(st_r)
             with self._lock:
-                self._running.discard(p)
+                self._running.discard(pid)
         duration = time.monotonic() - t0
         after = self.cgroup.counters() if self.cgroup else (0, 0)
-        code = 124 if timed_out else _exit_code(p.returncode)
+        code = 124 if timed_out else (128 + signal.SIGKILL if status is None else status)
         reason = self._reason(code, timed_out, disk_full, buf, before, after)
         text = buf.text() + (("\n" + watch.message() + "\n") if disk_full else "")
         return ExecResult(code, text, timed_out, duration, reason)
 
-    def _kill(self, p: subprocess.Popen) -> None:
-        """Kill the container: bwrap (its pid-1 child dies with it, and the namespace with that) and the cgroup."""
+    def _kill(self, pid: int) -> None:
+        """Kill a command: bwrap's session (its pid-1 child and so the namespace die with it), then what is
+        left in the cgroup (the launcher excepted)."""
         try:
-            os.killpg(p.pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
         if self.cgroup is not None:
-            self.cgroup.kill_all()
-
-    @staticmethod
-    def _read(p: subprocess.Popen, buf: OutputBuffer, eof: threading.Event) -> None:
-        assert p.stdout is not None
-        try:
-            for chunk in iter(lambda: p.stdout.read1(65536), b""):
-                buf.add(chunk)
-        finally:
-            p.stdout.close()
-            eof.set()
+            self.cgroup.kill_all(spare={self._launcher.pid})
 
     @staticmethod
     def _reason(code: int, timed_out: bool, disk_full: bool, buf: OutputBuffer, before: tuple[int, int],
@@ -270,8 +249,9 @@ class BwrapSandbox:
         with self._lock:
             running = list(self._running)
             self._closed = True
-        for p in running:
-            self._kill(p)
+        for pid in running:
+            self._kill(pid)
+        self._launcher.close()
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
@@ -283,6 +263,35 @@ class BwrapSandbox:
         self.close()
 
 
-def _exit_code(code: int) -> int:
-    """Shell-style exit code: 128 + signal for a process killed by a signal."""
-    return 128 - code if code < 0 else code
+def _collect(fd: int, buf: OutputBuffer, deadline: float, watch: DiskWatch, kill) -> tuple[bool, bool]:
+    """Read a command's output until every process holding the pipe is gone, killing it (`kill()`) at the
+    deadline or when the workspace outgrows its disk limit; returns (timed out, disk full)."""
+    timed_out = disk_full = False
+    killed_at = None
+    while True:
+        wait = 0.25 if killed_at else min(0.25, max(0.0, deadline - time.monotonic()))
+        if killed_at and time.monotonic() - killed_at > 10:
+            return timed_out, disk_full          # killed, yet something still holds the pipe: stop reading
+        if select.select([fd], [], [], wait)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return timed_out, disk_full
+            buf.add(chunk)
+        elif not killed_at:
+            timed_out = time.monotonic() >= deadline
+            disk_full = not timed_out and watch.over()
+            if timed_out or disk_full:
+                kill()
+                killed_at = time.monotonic()
+
+
+def _read_status(fd: int) -> int | None:
+    """The exit code bwrap reported on its --json-status-fd; None when it was killed before reporting."""
+    data = b""
+    try:
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    finally:
+        os.close(fd)
+    codes = re.findall(rb'"exit-code"\s*:\s*(-?\d+)', data)
+    return int(codes[-1]) if codes else None

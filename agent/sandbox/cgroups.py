@@ -226,14 +226,15 @@ class Cgroup:
                 pass
         return out
 
-    def kill_all(self, rounds: int = 50) -> None:
-        """SIGKILL everything in the cgroup until it is empty (processes forking meanwhile included)."""
+    def kill_all(self, rounds: int = 50, spare: set[int] | None = None) -> None:
+        """SIGKILL everything in the cgroup but `spare` until nothing else is left (forks meanwhile included)."""
+        spare = spare or set()
         for _ in range(rounds):
-            pids = self.pids()
+            pids = self.pids() - spare
             if not pids:
                 return
             for sig in (signal.SIGSTOP, signal.SIGKILL):
-                for pid in pids | self.pids():
+                for pid in (pids | self.pids()) - spare:
                     try:
                         os.kill(pid, sig)
                     except OSError:
