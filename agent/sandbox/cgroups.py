@@ -6,8 +6,9 @@ bounds a command's whole process tree (RLIMIT_AS bounds one process's address sp
 
 The cgroup is made below this process's own cgroup (so the caller's accounting still holds),
 in cgroup v1 (one hierarchy per controller: pids, memory, cpu) or v2 (one unified hierarchy,
-controllers enabled in the parent's subtree_control). `create` returns None where no cgroup can
-be made (no permission, read-only cgroupfs, v2 parent with processes of its own).
+controllers enabled in the parent's subtree_control; where our own v2 cgroup holds processes, which
+v2 forbids for a cgroup with controllers, below the hierarchy's root instead). `create` returns None
+where no cgroup can be made (no permission, read-only cgroupfs).
 """
 
 from __future__ import annotations
@@ -108,6 +109,27 @@ def _sweep_stale(parent: Path) -> None:
                 pass
 
 
+def _v2_child(parent: Path, name: str) -> dict[str, Path]:
+    """A child of a cgroup v2 folder with the pids controller (and memory, cpu where they can be had); {} if not."""
+    _sweep_stale(parent)
+    try:
+        enabled = set((parent / "cgroup.subtree_control").read_text().split())
+        for c in CONTROLLERS:
+            if c not in enabled:
+                try:
+                    _write(parent / "cgroup.subtree_control", f"+{c}")
+                except OSError:
+                    pass
+        (parent / name).mkdir()
+    except OSError:
+        return {}
+    have = set((parent / name / "cgroup.controllers").read_text().split())
+    if "pids" not in have:
+        (parent / name).rmdir()
+        return {}
+    return {c: parent / name for c in CONTROLLERS if c in have}
+
+
 class Cgroup:
     """One sandbox's cgroup: join it from a child (`join`), read its counters, kill what is in it, remove it."""
 
@@ -142,22 +164,14 @@ class Cgroup:
                                 raise
                 group = cls(made, v2=False)
             elif v2m is not None and v2p is not None:
-                parent = v2m / v2p.lstrip("/")
-                _sweep_stale(parent)
-                enabled = set((parent / "cgroup.subtree_control").read_text().split())
-                for c in CONTROLLERS:
-                    if c not in enabled:
-                        try:
-                            _write(parent / "cgroup.subtree_control", f"+{c}")
-                        except OSError:
-                            if c == "pids":
-                                raise
-                (parent / name).mkdir()
-                have = set((parent / name / "cgroup.controllers").read_text().split())
-                if "pids" not in have:
-                    (parent / name).rmdir()
+                # below our own cgroup; where that has processes of its own (v2 allows controllers only
+                # for cgroups without), below the hierarchy's root, which is exempt from that rule
+                for parent in dict.fromkeys([v2m / v2p.lstrip("/"), v2m]):
+                    made = _v2_child(parent, name)
+                    if made:
+                        break
+                if not made:
                     return None
-                made = {c: parent / name for c in CONTROLLERS if c in have}
                 group = cls(made, v2=True)
             else:
                 return None
