@@ -27,15 +27,18 @@ CONTROLLERS = ("pids", "memory", "cpu")
 PREFIX = "evoforge-"
 
 
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
 def _mounts() -> tuple[dict[str, Path], Path | None]:
     """(v1 controller -> mount point, v2 mount point) from /proc/self/mountinfo."""
     v1: dict[str, Path] = {}
     v2 = None
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return v1, v2
-    for line in lines:
+    for line in _lines("/proc/self/mountinfo"):
         left, _, right = line.partition(" - ")
         fields, rfields = left.split(), right.split()
         if len(fields) < 5 or len(rfields) < 3:
@@ -54,11 +57,7 @@ def _own_paths() -> tuple[dict[str, str], str | None]:
     """(v1 controller -> this process's cgroup path, v2 path) from /proc/self/cgroup."""
     v1: dict[str, str] = {}
     v2 = None
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return v1, v2
-    for line in lines:
+    for line in _lines("/proc/self/cgroup"):
         num, ctrls, path = line.split(":", 2)
         if num == "0" and ctrls == "":
             v2 = path
