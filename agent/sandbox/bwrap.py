@@ -285,11 +285,14 @@ def _collect(fd: int, buf: OutputBuffer, deadline: float, watch: DiskWatch, kill
                 killed_at = time.monotonic()
 
 
-def _read_status(fd: int) -> int | None:
+def _read_status(fd: int, wait_s: float = 5.0) -> int | None:
     """The exit code bwrap reported on its --json-status-fd; None when it was killed before reporting."""
-    data = b""
+    data, end = b"", time.monotonic() + wait_s
     try:
-        while chunk := os.read(fd, 65536):
+        while select.select([fd], [], [], max(0.0, end - time.monotonic()))[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
             data += chunk
     finally:
         os.close(fd)
