@@ -1,69 +1,38 @@
-"""CLI: `evoforge train CONFIG.yaml [--set key=value ...] [--run-id ID | --run-dir DIR] [--resume]`.
+"""CLI: `evoforge train CONFIG [--set key=value ...] [--run-id ID | --run-dir DIR] [--resume] [--json]`.
 
-Writes runs/<id>/ (config.yaml, metrics.jsonl, train.log, tb/, ckpt/last.pt). Under torchrun every rank runs
-this same command; rank 0 writes the run directory.
+The trainer's job (trainer.job: config and run directory, Ctrl-C, disk errors, the report) in the evoforge CLI;
+`python -m trainer` is the same command without the rest of evoforge. Writes runs/<id>/ (config.yaml,
+metrics.jsonl, train.log, tb/, ckpt/last.pt). Under torchrun every rank runs this same command; rank 0 writes.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import time
-from pathlib import Path
+import sys
 
 import typer
 
-from common import paths
-from common.errors import UserError
-
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def _run_dir(run_dir: str | None, run_id: str | None, resume: bool, config: str | None) -> Path:
-    """Where the run lives: --run-dir, runs/<--run-id>, or runs/train-<config>-<time> for a new run."""
-    if run_dir and run_id:
-        raise UserError("give either --run-dir or --run-id, not both")
-    if run_dir:
-        return Path(run_dir).expanduser()
-    if run_id:
-        if not _ID.fullmatch(run_id):
-            raise UserError(f"invalid run id {run_id!r}: use letters, digits, '.', '-' and '_'")
-        return paths.runs_dir() / run_id
-    if resume:
-        raise UserError("--resume needs --run-id or --run-dir (which run to resume)")
-    stem = Path(config).stem if config else "default"
-    # the same id on every torchrun rank: the launcher's start time is shared through TORCHELASTIC_RUN_ID
-    stamp = os.environ.get("TORCHELASTIC_RUN_ID") if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
-    return paths.runs_dir() / f"train-{stem}-{stamp or time.strftime('%Y%m%d-%H%M%S')}"
-
 
 def train_command(
-    config: str = typer.Argument(None, help="YAML config (see trainer/configs/); optional with --resume."),
+    config: str = typer.Argument(None, help="YAML config file or bundled recipe name (tiny_cpu, gpu_small, ...); "
+                                            "optional with --resume."),
     set_: list[str] = typer.Option(None, "--set", help="Override a field: section.key=value (repeatable)."),
     run_id: str = typer.Option(None, "--run-id", help="Run id: the run directory is runs/<id>/."),
     run_dir: str = typer.Option(None, "--run-dir", help="Explicit run directory (instead of --run-id)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run from its last checkpoint."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object (progress to stderr)."),
 ) -> None:
-    """Train the bundled MoE model: SFT warm-up then RL (CISPO / PPO-clip / GRPO) on a verifiable task."""
-    from trainer.config import load_config
-    from trainer.train import TrainingStopped, train
+    """Train the bundled MoE model: SFT warm-up then RL (CISPO / PPO-clip / GRPO) on a verifiable task.
 
-    target = _run_dir(run_dir, run_id, resume, config)
-    source = config
-    if resume and config is None:
-        source = str(target / "config.yaml")
-        if not Path(source).is_file():
-            raise UserError(f"nothing to resume: {source} does not exist")
-    if config is None and not resume:
-        raise UserError("give a config file, e.g. evoforge train trainer/configs/tiny_cpu.yaml")
-    cfg = load_config(source, list(set_ or []))
-    try:
-        last = train(cfg, target, resume=resume)
-    except TrainingStopped as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if int(os.environ.get("RANK", "0")) == 0:
-        typer.echo(f"done: {target} (step {last.get('step', '-')})")
+    Exit codes: 0 done, 1 stopped by a fault (non-finite loss, out of memory), 2 a mistake to fix,
+    130 stopped by Ctrl-C or SIGTERM (it prints the command that resumes).
+    """
+    from trainer import job
+
+    result = job.run_job(config, list(set_ or []), run_id, run_dir, resume, prog="evoforge train",
+                         echo=sys.stderr if as_json else None)
+    code = job.report(result, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,18 +56,16 @@ def shared_sft(args: argparse.Namespace, out: Path) -> tuple[Path, int, float]:
     tr = Trainer(cfg, out / "sft")
     acc, step, t0 = 0.0, 0, time.perf_counter()
     while step < args.sft_max_steps and time.perf_counter() - t0 < args.sft_budget_s:
-        tr.sft_step(step)
-        tr.step += 1
+        tr.train_step()
         step += 1
         if step % 25 == 0:
             acc = tr.evaluate(args.eval_problems)
             print(f"sft step {step}: greedy accuracy {acc:.3f}", flush=True)
             if acc >= args.sft_target:
                 break
-    tr.ckpt_path = out / "sft_warmup.pt"
-    tr.save_checkpoint()
+    tr.save_checkpoint(out / "sft_warmup.pt")
     tr.close()
-    return tr.ckpt_path, step, acc
+    return out / "sft_warmup.pt", step, acc
 
 
 def probe_step_time(args: argparse.Namespace, out: Path, init: Path, n: int = 4) -> float:
@@ -75,9 +73,9 @@ def probe_step_time(args: argparse.Namespace, out: Path, init: Path, n: int = 4)
     cfg = load_config(None, base_overrides(args) + ["sft.steps=0", f"run.init_from={init}", "run.seed=99"])
     tr = Trainer(cfg, out / "probe")
     times = []
-    for i in range(n + 1):
+    for _ in range(n + 1):
         t0 = time.perf_counter()
-        tr.rl_step(i)
+        tr.train_step()
         times.append(time.perf_counter() - t0)
     tr.close()
     return statistics.median(times[1:])
@@ -91,10 +89,8 @@ def rl_run(args: argparse.Namespace, out: Path, init: Path, loss: str, seed: int
     acc0 = tr.evaluate(args.eval_problems)
     t0 = time.perf_counter()
     rewards, clip, kl, is_max = [], [], [], []
-    for i in range(cfg.rl.steps):
-        rec = tr.rl_step(i)
-        tr.step += 1
-        tr.write_metrics(rec)
+    for _ in range(cfg.rl.steps):
+        rec = tr.train_step()
         rewards.append(rec["reward_mean"])
         clip.append(rec["clip_frac"])
         kl.append(rec["kl_rollout"])

@@ -1,6 +1,10 @@
 """MFU of the MoE transformer (forward+backward, bf16) on one GPU, on active parameters.
 
 MFU = flops_per_token(T) * tokens / time / peak, peak = 989 TFLOP/s (H100 SXM dense bf16 spec).
+flops_per_token(T) (trainer.model) = 6 x (active matmul weights of the blocks: attention, router, shared expert,
+routed experts at top_k / n_experts; plus the LM head) + causal attention, 12 x layers x heads x head_dim x (T+1)/2.
+Timed: one forward + backward of the mean next-token NLL over random tokens (LM head at every position).
+Not timed: the optimizer step (AdamW), the aux-free router-bias update, data, generation.
 The same run also measures a large bf16 matmul, the practical ceiling on this card, for comparison.
 
     python bench/mfu.py --preset 1b --batch 4 --seq 4096 --json out.json

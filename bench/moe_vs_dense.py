@@ -1,7 +1,15 @@
 """MoE FFN layer vs a dense SwiGLU FFN of equal active FLOPs (forward+backward, bf16).
 
-The dense layer's hidden size is expert_hidden * (top_k + n_shared), so both do the same matmul
-FLOPs per token (the MoE adds only its small router). Throughput ratio = t_dense / t_moe.
+The dense layer's hidden size is expert_hidden * (top_k + n_shared), so both do the same expert matmul
+FLOPs per token; the MoE adds its router (d_model x n_experts, fp32). FLOPs counted per row, from the code
+that runs (forward x 3 for forward + backward):
+  dense          6 N * 3 d H (K + S)                   H = expert_hidden, K = top_k, S = n_shared
+  MoE            6 N * (3 d H (K + S) + d E)           routed experts, shared expert, router
+  GEMMs only     6 N * 3 d H K                         the two grouped GEMMs of the routed experts, nothing else
+Time ratio = best dense time / the row's time, meaningful for the rows doing the dense layer's work (dense, MoE);
+TFLOP/s ratio = the row's TFLOP/s / the best dense row's, for every row (the GEMMs-only row does K/(K+S) of the
+work). Timed: forward + backward of one layer on random bf16 inputs; not timed: optimizer step, the aux-free
+router-bias update (a few element-wise ops per step), anything outside the layer.
 
     python bench/moe_vs_dense.py --tokens 16384 --json out.json
 """
@@ -76,7 +84,9 @@ def main() -> None:
     for n in [int(t) for t in args.tokens.split(",")]:
         torch.manual_seed(0)
         x = torch.randn(1, n, cfg.d_model, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-        flops = 6 * n * 3 * cfg.d_model * hidden          # fwd+bwd matmul FLOPs of either layer
+        dense_flops = 6 * n * 3 * cfg.d_model * hidden                            # fwd+bwd, see the docstring
+        moe_flops = dense_flops + 6 * n * cfg.d_model * cfg.n_experts
+        gemm_flops = 6 * n * 3 * cfg.d_model * cfg.expert_hidden * cfg.top_k
         variants = {}
         dense = SwiGLU(cfg.d_model, hidden).cuda().to(torch.bfloat16)
         torch.nn.init.normal_(dense.w1, 0, 0.02)
@@ -93,8 +103,9 @@ def main() -> None:
             if impl == "grouped_mm":
                 variants[f"moe {impl} compiled"] = torch.compile(moe, mode=args.mode)
         res = {}
-        try:   # the two grouped GEMMs alone on pre-sorted, balanced rows: the ceiling of the MoE layer
-            res["grouped GEMMs only (balanced, no routing/permute), compiled"] = bench_ms(gemm_only_step(cfg, n))
+        try:   # the two grouped GEMMs alone on pre-sorted, balanced rows (routed experts only, no shared expert)
+            res["grouped GEMMs only (routed experts, balanced, no routing/permute/shared), compiled"] = \
+                bench_ms(gemm_only_step(cfg, n))
         except Exception as e:
             print(f"gemm-only: error {e!r}"[:300], flush=True)
         for name, layer in variants.items():
@@ -106,21 +117,25 @@ def main() -> None:
                 res[name] = None
                 print(f"{name}: error {e!r}"[:300], flush=True)
         best_dense = min(v for k, v in res.items() if k.startswith("dense") and v)
+        dense_tflops = dense_flops / (best_dense * 1e-3) / 1e12
         for name, ms in res.items():
-            row = dict(tokens=n, variant=name, ms=ms,
-                       tflops=None if ms is None else flops / (ms * 1e-3) / 1e12,
-                       ratio_vs_best_dense=None if ms is None else best_dense / ms)
+            flops = dense_flops if name.startswith("dense") else gemm_flops if name.startswith("grouped") else moe_flops
+            tflops = None if ms is None else flops / (ms * 1e-3) / 1e12
+            row = dict(tokens=n, variant=name, ms=ms, flops=flops, tflops=tflops,
+                       time_ratio_vs_best_dense=None if ms is None or name.startswith("grouped") else best_dense / ms,
+                       tflops_ratio_vs_best_dense=None if ms is None else tflops / dense_tflops)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(f"\nMoE: d={cfg.d_model}, E={cfg.n_experts}, hidden={cfg.expert_hidden}, top-{cfg.top_k}, "
-          f"shared={cfg.n_shared_experts}; dense SwiGLU hidden={hidden} (equal active FLOPs)")
-    print("\n| tokens | layer | fwd+bwd ms | TFLOP/s | throughput vs best dense |")
-    print("|---|---|---|---|---|")
+          f"shared={cfg.n_shared_experts}; dense SwiGLU hidden={hidden} (equal expert FLOPs)")
+    print("\n| tokens | layer | fwd+bwd ms | GFLOP | TFLOP/s | time ratio vs best dense | TFLOP/s ratio vs best dense |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         ms = "error" if r["ms"] is None else f"{r['ms']:.3f}"
         tf = "" if r["tflops"] is None else f"{r['tflops']:.0f}"
-        ratio = "" if r["ratio_vs_best_dense"] is None else f"{r['ratio_vs_best_dense']:.2f}"
-        print(f"| {r['tokens']} | {r['variant']} | {ms} | {tf} | {ratio} |")
+        tr = "" if r["time_ratio_vs_best_dense"] is None else f"{r['time_ratio_vs_best_dense']:.2f}"
+        fr = "" if r["tflops_ratio_vs_best_dense"] is None else f"{r['tflops_ratio_vs_best_dense']:.2f}"
+        print(f"| {r['tokens']} | {r['variant']} | {ms} | {r['flops'] / 1e9:.0f} | {tf} | {tr} | {fr} |")
     if args.json:
         path = Path(args.json)
         old = json.loads(path.read_text()) if path.exists() else []

@@ -6,7 +6,7 @@
 # (full state dicts) and prints how far the DDP and FSDP2 weights are apart.
 #   bash bench/torchrun_smoke.sh                        # all visible GPUs (e.g. the 2-GPU machine)
 #   VARIANTS="fsdp2:tree" bash bench/torchrun_smoke.sh  # one variant (parallel:pack)
-#   NPROC=2 CONFIG=trainer/configs/tiny_cpu.yaml bash bench/torchrun_smoke.sh    # CPU, 2 ranks
+#   NPROC=2 CONFIG=tiny_cpu SETS="--set sft.steps=20 --set rl.steps=6" bash bench/torchrun_smoke.sh   # CPU, 2 ranks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -17,7 +17,7 @@ NPROC=${NPROC:-$([ "$NGPU" -gt 0 ] && echo "$NGPU" || echo 2)}
 RUN_ROOT=${RUN_DIR:-${OUT:-/tmp}/torchrun-smoke}
 rm -rf "$RUN_ROOT"
 # the full CLI where its dependencies are installed, else the trainer's own entry (same command function)
-if $PY -c 'import agent.cli' 2>/dev/null; then ENTRY=(-m agent.cli train); else ENTRY=(-m trainer.train); fi
+if $PY -c 'import agent.cli' 2>/dev/null; then ENTRY=(-m agent.cli train); else ENTRY=(-m trainer); fi
 EXTRA=()
 [ "$NGPU" -eq 0 ] && EXTRA=(--set run.device=cpu)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -29,7 +29,7 @@ for v in $VARIANTS; do
     echo "=== run.parallel=$par rl.pack=$pack -> $run"
     t0=$(date +%s)
     $PY -m torch.distributed.run --standalone --nproc_per_node="$NPROC" "${ENTRY[@]}" "$CONFIG" \
-        --run-dir "$run" "${EXTRA[@]}" --set log.tensorboard=false --set run.parallel="$par" --set rl.pack="$pack"
+        --run-dir "$run" "${EXTRA[@]}" ${SETS:-} --set log.tensorboard=false --set run.parallel="$par" --set rl.pack="$pack"
     echo "wall: $(( $(date +%s) - t0 )) s"
     $PY - "$run" <<'PYEOF'
 import json, math, sys
@@ -57,7 +57,8 @@ import torch
 root = Path(sys.argv[1])
 ck = {p.parent.parent.name: torch.load(p, map_location="cpu", weights_only=False) for p in root.glob("*/ckpt/last.pt")}
 for name, c in sorted(ck.items()):
-    assert sorted(c["optimizer"]["state"]) == list(range(len(c["optimizer"]["state"]))), name
+    for phase, opt in c["optimizers"].items():      # full optimizer states, keyed by parameter index
+        assert sorted(opt["state"]) == list(range(len(opt["state"]))), (name, phase)
     print(f"{name}: checkpoint step {c['step']}, {len(c['model'])} tensors, per-rank RNG states {len(c['rank_rng'])}")
 for pack in ("flat", "tree"):
     a, b = ck.get(f"ddp-{pack}"), ck.get(f"fsdp2-{pack}")

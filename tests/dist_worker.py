@@ -3,11 +3,11 @@
     python -m torch.distributed.run --standalone --nproc_per_node=2 tests/dist_worker.py RUN_DIR CONFIG
         [--resume] [--reward-first] [--set section.field=value ...]
 
-Runs `Trainer.run()` (SFT then RL, checkpoints, evaluation) exactly as `evoforge train` does; with --reward-first
+Runs `Trainer.run()` (SFT then RL, checkpoints, evaluation) exactly as `python -m trainer` does; with --reward-first
 the environment's rewards are replaced by "completion 0 of every group is right, the others wrong", so every RL
 step has non-zero advantages on a model too small to solve the task yet. Before leaving the
 process group each rank writes RUN_DIR/rank<r>.pt with its full parameters and buffers (gathered under FSDP2),
-the weights of the module it generates with, and (rank 0) the full optimizer state in the one-process format.
+the weights of the module it generates with, and (rank 0) the full optimizer states in the one-process format.
 """
 
 from __future__ import annotations
@@ -23,29 +23,28 @@ from trainer.config import load_config
 from trainer.train import Trainer
 
 
-class DumpingTrainer(Trainer):
-    """A Trainer that saves each rank's view of the model just before it closes."""
+def reward_first(trainer: Trainer) -> None:
+    """From now on completion 0 of every sampled group gets reward 1 and the others 0 (real rollouts otherwise)."""
+    sample = trainer.sampler.sample
 
-    reward_first = False
-
-    def generate_groups(self, n: int):
-        """The real rollouts; with reward_first, completion 0 of each group gets reward 1 and the others 0."""
-        groups = super().generate_groups(n)
-        if self.reward_first:
-            for g in groups:
-                g.rewards = [1.0] + [0.0] * (len(g.completions) - 1)
+    def rewarded(model, n: int, version: int):
+        groups = sample(model, n, version)
+        for g in groups:
+            g.rewards = [1.0] + [0.0] * (len(g.completions) - 1)
         return groups
 
-    def close(self) -> None:
-        """Save RUN_DIR/rank<r>.pt (a collective under FSDP2), then close as usual."""
-        with torch.no_grad():
-            params = {n: parallel.full_tensor(p).detach().cpu().clone() for n, p in self.model.named_parameters()}
-            buffers = {n: b.detach().cpu().clone() for n, b in self.model.named_buffers()}
-        _, opt_sd = parallel.full_state(self.model, self.opt)
-        gen = {k: v.detach().cpu().clone() for k, v in self.gen_model.state_dict().items()}
-        torch.save({"params": params, "buffers": buffers, "gen": gen, "optimizer": opt_sd, "sharded": self.sharded,
-                    "world": self.world, "step": self.step}, self.run_dir / f"rank{self.rank}.pt")
-        super().close()
+    trainer.sampler.sample = rewarded
+
+
+def dump(trainer: Trainer) -> None:
+    """Save RUN_DIR/rank<r>.pt: this rank's full parameters, buffers, generation weights, optimizer states."""
+    with torch.no_grad():
+        params = {n: parallel.full_tensor(p).detach().cpu().clone() for n, p in trainer.model.named_parameters()}
+        buffers = {n: b.detach().cpu().clone() for n, b in trainer.model.named_buffers()}
+    opts = {name: parallel.full_optimizer_state(trainer.model, opt) for name, opt in trainer.optimizers.items()}
+    gen = {k: v.detach().cpu().clone() for k, v in trainer.gen_model.state_dict().items()}
+    torch.save({"params": params, "buffers": buffers, "gen": gen, "optimizers": opts, "sharded": trainer.sharded,
+                "world": trainer.world, "step": trainer.step}, trainer.run_dir / f"rank{trainer.rank}.pt")
 
 
 def main() -> None:
@@ -60,8 +59,14 @@ def main() -> None:
     cfg = load_config(args.config, args.sets)
     run_dir = Path(args.run_dir)
     os.makedirs(run_dir, exist_ok=True)
-    DumpingTrainer.reward_first = args.reward_first
-    DumpingTrainer(cfg, run_dir, resume=args.resume).run()
+    trainer = Trainer(cfg, run_dir, resume=args.resume)
+    if args.reward_first:
+        reward_first(trainer)
+    try:
+        trainer.run()
+        dump(trainer)
+    finally:
+        trainer.close()
 
 
 if __name__ == "__main__":

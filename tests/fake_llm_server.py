@@ -23,17 +23,35 @@ thread. Each chat completion request takes the next step of a script (a list of 
     usage_in_final_chunk: bool           usage inside the finish_reason chunk instead of a chunk of its own
     finish_reason: str                   default "tool_calls" with tool calls, else "stop"
     status: int, retry_after: float, error: str   answer with an HTTP error instead
+    error_body: dict                     with `status`: the exact JSON body of the error (a server's own wording)
+    stream_error: dict                   answer 200 with an event stream holding `data: {"error": …}` (vLLM, SGLang)
+    error_chunk: dict                    the same with the error as the chunk itself (`{"object": "error", …}`)
+    error_line: dict                     answer 200 with an event stream holding an `error: {…}` line (llama.cpp)
+    empty_stream: true                   answer 200 with an event stream that ends with no chunks and no word
+                                         (llama-cpp-python's server refusing a streamed request)
+    role_chunk: bool                     with the four above: send the assistant-role chunk first
+                                         (a request without streaming gets `status`/`error_body` instead)
     cut_after: int, cut_mode: "abort" | "eof"     close the stream after that many SSE events
                                          (a number past the last event cuts just before [DONE])
     delay_s: float                       wait before the first byte (timeout tests)
     chunk_chars: int                     characters of text per SSE event (default 7)
 
-Helpers below build the common steps. The server records every request and checks that the thinking of
+Helpers below build the common steps; `overflow(style, window, prompt, how)` answers a context-length
+overflow in the wording of OpenAI, vLLM, SGLang, llama.cpp or llama-cpp-python. The server can also act
+as a whole: `api_key` (with `auth_status` 401 or 403) refuses other keys; `context_window=N` answers every
+chat request whose prompt (about 4 characters a token) is longer than N with an overflow in
+`overflow_style`; `max_model_len`, `llamacpp_n_ctx` and `llamacpp_n_ctx_train` make `/v1/models` (and
+llama.cpp's `/props`) state a window; `outage(mode)` / `restore()` (or `outage_for(seconds, mode)`) take
+the endpoint down and bring it back while clients run: "503" (or any status, with `retry_after`), "reset"
+(connections dropped unanswered), "hang" (no answer until restored) or "refuse" (nothing listening).
+
+The server records every request and checks that the thinking of
 the turns it emitted comes back, in the same form, when those turns reappear in later requests; with
 `strict_thinking=True` it answers 400 when it does not. It also checks that tool-call markup it sent in
 content comes back verbatim, and only once (not a second time as `tool_calls`).
 
 Command line: python -m tests.fake_llm_server --script FILE.json [--port N] [--strict-thinking]
+              [--context-window N [--overflow-style STYLE]] [--max-model-len N]
 """
 
 from __future__ import annotations
@@ -120,6 +138,55 @@ def error(status: int, retry_after: float | None = None, message: str | None = N
     return step
 
 
+OVERFLOW_STYLES = ("openai", "vllm", "vllm_v1", "sglang", "llamacpp", "llamacpp_old", "llama_cpp_python")
+OVERFLOW_HOWS = ("status", "stream_error", "error_line", "empty")
+STREAM_FAILURES = ("stream_error", "error_chunk", "error_line", "empty_stream")
+
+
+def overflow_error(style: str, window: int, prompt: int) -> tuple[int, dict]:
+    """(status, JSON body) a server of `style` answers for a prompt of `prompt` tokens over a `window`."""
+    if style in ("openai", "llama_cpp_python"):
+        said = ("your messages resulted in {p} tokens" if style == "openai"
+                else "you requested {p} tokens ({p} in the messages, None in the completion)").format(p=prompt)
+        return 400, {"error": {"message": f"This model's maximum context length is {window} tokens. However, {said}. "
+                               "Please reduce the length of the messages.", "type": "invalid_request_error",
+                               "param": "messages", "code": "context_length_exceeded"}}
+    if style in ("vllm", "vllm_v1", "sglang"):
+        message = {
+            "vllm": f"This model's maximum context length is {window} tokens. However, you requested {prompt} tokens "
+                    f"({prompt} in the messages, 0 in the completion). Please reduce the length of the messages or "
+                    "completion.",
+            "vllm_v1": f"The decoder prompt (length {prompt}) is longer than the maximum model length of {window}. "
+                       "Make sure that `max_model_len` is no smaller than the number of text tokens.",
+            "sglang": f"The input ({prompt} tokens) is longer than the model's context length ({window} tokens).",
+        }[style]
+        return 400, {"object": "error", "message": message, "type": "BadRequestError", "param": None, "code": 400}
+    if style == "llamacpp":
+        return 400, {"error": {"code": 400, "message": f"request ({prompt} tokens) exceeds the available context size "
+                               f"({window} tokens), try increasing it", "type": "exceed_context_size_error",
+                               "n_prompt_tokens": prompt, "n_ctx": window}}
+    if style == "llamacpp_old":
+        return 400, {"error": {"code": 400, "message": "the request exceeds the available context size, try "
+                               "increasing it", "type": "invalid_request_error"}}
+    raise ValueError(f"unknown overflow style {style!r}: one of {', '.join(OVERFLOW_STYLES)}")
+
+
+def overflow(style: str = "vllm", window: int = 8192, prompt: int = 9000, how: str = "status",
+             role_chunk: bool = False) -> Step:
+    """A context-length overflow in a server's wording, delivered `how` to a streamed request: "status" (an
+    HTTP error), "stream_error" (a `data: {"error": …}` event), "error_line" (an `error: {…}` line, as
+    llama.cpp streams) or "empty" (an event stream that ends with no chunks and says nothing, as
+    llama-cpp-python's server does). A request without streaming always gets the HTTP error."""
+    status, body = overflow_error(style, window, prompt)
+    inner = body.get("error") if isinstance(body.get("error"), dict) else {k: v for k, v in body.items() if k != "object"}
+    streamed = {"status": {}, "stream_error": {"stream_error": inner}, "error_line": {"error_line": inner},
+                "empty": {"empty_stream": True}}
+    if how not in streamed:
+        raise ValueError(f"unknown overflow delivery {how!r}: one of {', '.join(OVERFLOW_HOWS)}")
+    # a request without streaming gets the HTTP error, as these servers answer one
+    return {"status": status, "error_body": body, **streamed[how], "role_chunk": role_chunk}
+
+
 def cut(step: Step, after: int = 3, mode: str = "abort") -> Step:
     """`step`, but the stream is cut after `after` SSE events (abort: socket closed mid-body; eof: clean end)."""
     return {**step, "cut_after": after, "cut_mode": mode}
@@ -141,8 +208,24 @@ class FakeLLMServer:
 
     def __init__(self, script: Script, *, strict_thinking: bool = False, model: str = "MiniMax-M2",
                  api_key: str | None = None, host: str = "127.0.0.1", port: int = 0, loop: bool = False,
-                 reject_stream_options: bool = False) -> None:
+                 reject_stream_options: bool = False, auth_status: int = 401, context_window: int | None = None,
+                 overflow_style: str = "vllm", overflow_how: str = "status", max_model_len: int | None = None,
+                 llamacpp_n_ctx: int | None = None, llamacpp_n_ctx_train: int | None = None,
+                 served_models: list[str] | None = None, owned_by: str | None = None) -> None:
         self.script = script
+        self.auth_status = auth_status                # 401 or 403 for a wrong key
+        self.context_window = context_window          # answer longer prompts with an overflow
+        self.overflow_style, self.overflow_how = overflow_style, overflow_how
+        self.overflows = 0                            # chat requests answered with that overflow
+        self.max_model_len = max_model_len            # vLLM/SGLang: stated in /v1/models
+        self.llamacpp_n_ctx, self.llamacpp_n_ctx_train = llamacpp_n_ctx, llamacpp_n_ctx_train
+        llamacpp = llamacpp_n_ctx is not None or llamacpp_n_ctx_train is not None
+        self.owned_by = owned_by or ("llamacpp" if llamacpp else "vllm")
+        self.served_models = served_models            # ids listed by /v1/models (default: [model])
+        self.outage_mode: str | None = None           # None: up; else how the endpoint is down
+        self.outage_retry_after: float | None = None
+        self._host = host
+        self._restored = threading.Event()
         self.reject_stream_options = reject_stream_options   # act like an old server without stream_options
         self.strict_thinking = strict_thinking
         self.model = model
@@ -160,10 +243,12 @@ class FakeLLMServer:
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
+        self._port = self._httpd.server_address[1]
+
     @property
     def port(self) -> int:
         """The port it listens on."""
-        return self._httpd.server_address[1]
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -184,11 +269,41 @@ class FakeLLMServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self._restored.set()                    # release handlers held by a "hang" outage
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self._httpd.server_close()
+
+    # -- outages ---------------------------------------------------------------------------------------
+    def outage(self, mode: str = "503", retry_after: float | None = None) -> None:
+        """Take the endpoint down now: "503" (or another status), "reset", "hang" or "refuse" (see the module doc)."""
+        if mode not in ("reset", "hang", "refuse") and not mode.isdigit():
+            raise ValueError(f"unknown outage mode {mode!r}: a status like 503, reset, hang or refuse")
+        self._restored.clear()
+        self.outage_mode, self.outage_retry_after = mode, retry_after
+        if mode == "refuse":
+            self._stop_listening()
+
+    def restore(self) -> None:
+        """Bring the endpoint back, on the same port."""
+        was, self.outage_mode = self.outage_mode, None
+        self._restored.set()
+        if was == "refuse":
+            self._httpd = _QuietServer((self._host, self._port), _make_handler(self))
+            self.start()
+
+    def outage_for(self, seconds: float, mode: str = "503", retry_after: float | None = None) -> threading.Timer:
+        """Take the endpoint down now and bring it back after `seconds` (from a timer thread)."""
+        self.outage(mode, retry_after)
+        timer = threading.Timer(seconds, self.restore)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def __enter__(self) -> FakeLLMServer:
         return self.start()
@@ -492,19 +607,47 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
 
         def _authorized(self) -> bool:
             if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
-                self._error(401, "invalid api key")
+                self._error(server.auth_status, "invalid api key" if server.auth_status == 401 else "forbidden")
                 return False
+            return True
+
+        def _down(self) -> bool:
+            """Answer as the outage says; False when the endpoint is up."""
+            mode = server.outage_mode
+            if mode is None:
+                return False
+            if mode == "hang":
+                server._restored.wait()
+                self.close_connection = True
+                return True
+            if mode in ("reset", "refuse"):
+                self._abort()
+                return True
+            headers = {"Retry-After": str(server.outage_retry_after)} if server.outage_retry_after is not None else {}
+            self._error(int(mode), "the fake server is down (outage)", headers)
             return True
 
         def do_GET(self) -> None:  # noqa: N802
             self._record(None)
-            if not self._authorized():
+            if self._down() or not self._authorized():
                 return
-            if self.path.rstrip("/") in ("/v1/models", "/models"):
-                self._json(200, {"object": "list", "data": [{"id": server.model, "object": "model",
-                                                             "created": 0, "owned_by": "fake"}]})
+            path = self.path.rstrip("/")
+            if path in ("/v1/models", "/models"):
+                self._json(200, {"object": "list", "data": [self._model_entry(m) for m in
+                                                            server.served_models or [server.model]]})
+            elif path == "/props" and server.llamacpp_n_ctx is not None:
+                self._json(200, {"default_generation_settings": {"n_ctx": server.llamacpp_n_ctx},
+                                 "total_slots": 1, "model_path": f"/models/{server.model}.gguf"})
             else:
                 self._error(404, f"no route {self.path}")
+
+        def _model_entry(self, model_id: str) -> dict:
+            entry: dict[str, Any] = {"id": model_id, "object": "model", "created": 0, "owned_by": server.owned_by}
+            if server.max_model_len is not None:
+                entry.update(root=model_id, parent=None, max_model_len=server.max_model_len)
+            if server.llamacpp_n_ctx_train is not None:
+                entry["meta"] = {"vocab_type": 2, "n_vocab": 49152, "n_ctx_train": server.llamacpp_n_ctx_train}
+            return entry
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
@@ -516,13 +659,21 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "request body is not JSON")
                 return
             self._record(body)
-            if not self._authorized():
+            if self._down() or not self._authorized():
                 return
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._error(404, f"no route {self.path}")
                 return
             if server.reject_stream_options and "stream_options" in body:
                 self._error(400, "stream_options is not supported by this server")
+                return
+            prompt = len(json.dumps(body.get("messages", []))) // 4 + 1
+            if server.context_window is not None and prompt > server.context_window:
+                with server._lock:
+                    server.overflows += 1
+                    server.chat_requests.append(body)
+                step = overflow(server.overflow_style, server.context_window, prompt, server.overflow_how)
+                self._answer(len(server.chat_requests) - 1, step, body)
                 return
             index, step = server.next_step(body)
             problems = server.check_thinking(body)
@@ -540,11 +691,17 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, index: int, step: Step, body: dict) -> None:
             if step.get("delay_s"):
                 time.sleep(float(step["delay_s"]))
+            if body.get("stream") and any(step.get(k) for k in STREAM_FAILURES):
+                self._failed_stream(step, body)
+                return
             if step.get("status"):
                 headers = {}
                 if step.get("retry_after") is not None:
                     headers["Retry-After"] = str(step["retry_after"])
-                self._error(int(step["status"]), step.get("error") or "error", headers)
+                if step.get("error_body") is not None:
+                    self._json(int(step["status"]), step["error_body"], headers)
+                else:
+                    self._error(int(step["status"]), step.get("error") or "error", headers)
                 return
             ids = _tool_ids(index, step)
             if not body.get("stream"):
@@ -577,6 +734,24 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             self._write_chunk(b"data: [DONE]\n\n")
             self._write_chunk(b"")
             server.record_emitted(index, step, ids)
+
+        def _failed_stream(self, step: Step, body: dict) -> None:
+            """A 200 event stream that fails: an error event, an `error:` line, or nothing at all."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if step.get("role_chunk"):
+                first = sse_events({"content": ""}, body, body.get("model") or server.model, [])[0]
+                self._write_chunk(f"data: {json.dumps(first)}\n\n".encode())
+            if step.get("stream_error") or step.get("error_chunk"):
+                event = {"error": step["stream_error"]} if step.get("stream_error") else step["error_chunk"]
+                self._write_chunk(f"data: {json.dumps(event)}\n\n".encode())
+                self._write_chunk(b"data: [DONE]\n\n")
+            elif step.get("error_line"):
+                self._write_chunk(f"error: {json.dumps(step['error_line'])}\n\n".encode())
+            self._write_chunk(b"")
+            self.close_connection = True
 
         def _write_chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -613,10 +788,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="MiniMax-M2")
     ap.add_argument("--strict-thinking", action="store_true", help="answer 400 when earlier thinking is not returned")
     ap.add_argument("--loop", action="store_true", help="start the script over when it runs out")
+    ap.add_argument("--context-window", type=int, help="answer longer prompts with a context-length overflow")
+    ap.add_argument("--overflow-style", default="vllm", choices=OVERFLOW_STYLES, help="whose wording the overflow has")
+    ap.add_argument("--max-model-len", type=int, help="state this window in /v1/models (as vLLM and SGLang do)")
     args = ap.parse_args(argv)
     steps, loop = load_script(args.script)
     server = FakeLLMServer(steps, strict_thinking=args.strict_thinking, model=args.model, port=args.port,
-                           loop=loop or args.loop)
+                           loop=loop or args.loop, context_window=args.context_window,
+                           overflow_style=args.overflow_style, max_model_len=args.max_model_len)
     print(f"fake OpenAI-compatible server: OPENAI_BASE_URL={server.base_url} ({len(steps)} step(s))", flush=True)
     try:
         server._httpd.serve_forever()

@@ -43,7 +43,7 @@ def _steps(run_dir: Path) -> list[dict]:
     return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if '"phase"' in x]
 
 
-def _check_run(run_dir: Path, n_steps: int, bias_moves: bool = True) -> dict:
+def _check_run(run_dir: Path, n_steps: int) -> dict:
     """Both ranks hold the same full weights and router bias, generate with them; metrics finite. Returns rank 0."""
     r0, r1 = _ranks(run_dir)
     assert r0["world"] == r1["world"] == 2
@@ -60,7 +60,7 @@ def _check_run(run_dir: Path, n_steps: int, bias_moves: bool = True) -> dict:
         assert s["loss"] is not None and math.isfinite(s["loss"]) and math.isfinite(s["grad_norm"]), s
     rl = [s for s in steps if s["phase"] == "rl"]
     assert all(s["reward_mean"] == pytest.approx(0.25) and s["grad_norm"] > 0 for s in rl)
-    assert any(b.abs().max() > 0 for b in r0["buffers"].values()) == bias_moves    # the aux-free bias moved
+    assert any(b.abs().max() > 0 for b in r0["buffers"].values())                # the aux-free bias moved
     return r0
 
 
@@ -93,16 +93,17 @@ def test_fsdp2_equals_ddp_and_its_checkpoint_resumes_in_one_process(tmp_path):
     assert ckpt["step"] == 4 and len(ckpt["rank_rng"]) == 2
     full = {**b["params"], **b["buffers"]}
     assert set(ckpt["model"]) == set(full) and all(torch.equal(ckpt["model"][k], full[k]) for k in full)
-    assert sorted(ckpt["optimizer"]["state"]) == list(range(len(b["params"])))
+    assert sorted(ckpt["optimizers"]["rl"]["state"]) == list(range(len(b["params"])))
     # ... and resumes in one process with the same parameters and optimizer state, then trains on
     tr = Trainer(load_config(fsdp / "config.yaml", ["rl.steps=3"]), fsdp, resume=True)
     assert tr.world == 1 and not tr.sharded
     for k, v in tr.model.state_dict().items():
         assert torch.equal(v, full[k]), k
-    for i, st in tr.opt.state_dict()["state"].items():
+    for i, st in tr.optimizers["rl"].state_dict()["state"].items():
         for name, v in st.items():
-            assert torch.equal(v, ckpt["optimizer"]["state"][i][name]), (i, name)
+            assert torch.equal(v, ckpt["optimizers"]["rl"]["state"][i][name]), (i, name)
     tr.run()
+    tr.close()
     assert _steps(fsdp)[-1]["step"] == 4 and torch.load(fsdp / "ckpt" / "last.pt", weights_only=False)["step"] == 5
 
 
@@ -115,24 +116,24 @@ def test_one_process_checkpoint_resumes_under_fsdp2(tmp_path):
         full = {**r["params"], **r["buffers"]}
         assert all(torch.equal(ckpt["model"][k], full[k]) for k in full)
         assert all(torch.equal(v, full[k]) for k, v in r["gen"].items())
-    opt = _ranks(tmp_path)[0]["optimizer"]                      # gathered back from the shards
-    assert opt["param_groups"] == ckpt["optimizer"]["param_groups"]
-    for i, st in ckpt["optimizer"]["state"].items():
+    opt = _ranks(tmp_path)[0]["optimizers"]["rl"]               # gathered back from the shards
+    assert opt["param_groups"] == ckpt["optimizers"]["rl"]["param_groups"]
+    for i, st in ckpt["optimizers"]["rl"]["state"].items():
         for name, v in st.items():
             assert torch.equal(opt["state"][i][name], v), (i, name)
 
 
 @pytest.mark.slow
 def test_tree_packing_under_ddp_and_fsdp2(tmp_path):
-    # without the aux-free bias update: its load statistic counts a packed prompt once and a padded batch's pads
-    # too, so only then are tree and flat the same computation (log-probs and gradients are exact either way)
-    sets = FAST + ["model.bias_update_rate=0.0"]
+    # the aux-free bias update included: the balance statistics weight a packed prompt token by its G copies and
+    # never count padding, so tree and flat runs are the same computation, routing included
+    sets = FAST
     runs = {f"{mode}-{pack}": tmp_path / f"{mode}-{pack}" for mode, pack in [("ddp", "tree"), ("fsdp2", "tree"),
                                                                           ("ddp", "flat")]}
     for name, run_dir in runs.items():
         mode, pack = name.split("-")
         _torchrun(run_dir, sets + [f"run.parallel={mode}", f"rl.pack={pack}"], "--reward-first")
-    got = {name: _check_run(run_dir, 4, bias_moves=False) for name, run_dir in runs.items()}
+    got = {name: _check_run(run_dir, 4) for name, run_dir in runs.items()}
     _assert_close(got["ddp-tree"]["params"], got["fsdp2-tree"]["params"])
     _assert_close(got["ddp-tree"]["params"], got["ddp-flat"]["params"])     # packing is exact under DDP too
 

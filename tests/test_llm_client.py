@@ -9,14 +9,7 @@ import pytest
 from agent.llm import AssistantTurn, BudgetExceeded, LLMClient, LLMConfig, LLMError
 from tests.fake_llm_server import FakeLLMServer, call, malformed_call, text, tools
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    """Keep a developer's own LLM config file and model out of the tests."""
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    monkeypatch.delenv("EVOFORGE_MODEL", raising=False)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 TOOLS = [
     {"type": "function", "function": {"name": "bash", "description": "run a command",

@@ -62,7 +62,11 @@ def test_home_config_is_read(tmp_path):
     ("max_retries: -1\n", "max_retries"),
     ("read_timeout_s: soon\n", "read_timeout_s"),
     ("- a\n- b\n", "mapping"),
-    ("model: [unclosed\n", "cannot read"),
+    ("model: [unclosed\n", "not valid YAML: line 2, column 1"),
+    ("context_window: 0\n", "context_window"),
+    ("context_window: lots\n", "context_window"),
+    ("retry_window_s: -5\n", "retry_window_s"),
+    ("base_url: localhost:8000\n", "write it like http://localhost:8000/v1"),
 ])
 def test_bad_config_is_a_user_error(tmp_path, text, match):
     f = tmp_path / "llm.yaml"
@@ -79,3 +83,18 @@ def test_missing_named_config_file_is_a_user_error(tmp_path):
 def test_public_dict_hides_the_key():
     d = LLMConfig.from_env(api_key="sk-secret").to_public_dict()
     assert d["api_key"] == "***" and "sk-secret" not in str(d)
+
+
+@pytest.mark.parametrize("name,data,match", [
+    ("llm.yaml", b"model: MiniMax-M2\nbase_url: http://x/v1\n  bad: indent\n", r"not valid YAML: line 3, column \d+"),
+    ("llm.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+    ("llm.yaml", b"model: caf\xe9\nbase_url: x\n", "not UTF-8 text \\(line 1\\)"),
+    ("llm.yaml", b"model: a\n\nbase_url: \xff\n", "not UTF-8 text \\(line 3\\)"),
+    ("llm.toml", b'model = "a"\nbase_url = http://x/v1\n', "not valid TOML: .*line 2"),
+])
+def test_a_broken_config_file_is_one_line_naming_the_line(tmp_path, name, data, match):
+    f = tmp_path / name
+    f.write_bytes(data)
+    with pytest.raises(UserError, match=match) as err:
+        LLMConfig.from_env(config_file=f)
+    assert "\n" not in str(err.value) and str(f) in str(err.value)

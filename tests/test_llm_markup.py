@@ -16,7 +16,7 @@ from agent.tools import TOOLS as TOOL_TABLE
 from agent.tools import ToolContext, run_tool
 from tests.fake_llm_server import FakeLLMServer, call, malformed_call, minimax_markup, text, tools, xml_tools
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 TYPED = {"type": "function", "function": {"name": "train", "description": "train a model", "parameters": {
     "type": "object", "properties": {
@@ -30,12 +30,6 @@ READ = {"type": "function", "function": {"name": "read_file", "description": "re
     "type": "object", "properties": {"path": {"type": "string"}, "start_line": {"type": "integer"}},
     "required": ["path"]}}}
 TOOLS = [BASH, READ, TYPED]
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    monkeypatch.delenv("EVOFORGE_MODEL", raising=False)
 
 
 def make_client(server: FakeLLMServer, **kw) -> LLMClient:

@@ -1,4 +1,4 @@
-"""Faults from the fake server (429, 5xx, cut streams, slow first byte) recover or end in a clear LLMError."""
+"""Faults from the fake server (429, 5xx, cut streams, slow first byte) recover, or end in a clear EndpointDown."""
 
 from __future__ import annotations
 
@@ -7,18 +7,11 @@ import time
 
 import pytest
 
-from agent.llm import LLMClient, LLMConfig, LLMError
+from agent.llm import ContextOverflow, EndpointDown, LLMClient, LLMConfig
 from agent.llm.retry import backoff_delay, retry_after_s
 from tests.fake_llm_server import FakeLLMServer, call, cut, error, slow, tools
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch, tmp_path):
-    """Keep a developer's own LLM config file and model out of the tests."""
-    monkeypatch.setenv("EVOFORGE_LLM_CONFIG", str(tmp_path / "no-llm-config.yaml"))
-    monkeypatch.delenv("EVOFORGE_MODEL", raising=False)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_user_llm_env")]
 
 TOOLS = [{"type": "function", "function": {"name": "bash", "parameters": {
     "type": "object", "properties": {"command": {"type": "string"}}}}}]
@@ -30,7 +23,8 @@ def client_for(server: FakeLLMServer, **kw) -> LLMClient:
     """A client with a tiny backoff base so the tests stay fast."""
     kw.setdefault("backoff_base_s", 0.01)
     kw.setdefault("backoff_max_s", 0.05)
-    return LLMClient(LLMConfig.from_env(base_url=server.base_url, api_key="k", **kw))
+    kw.setdefault("api_key", "k")
+    return LLMClient(LLMConfig.from_env(base_url=server.base_url, **kw))
 
 
 def assert_good(turn) -> None:
@@ -95,7 +89,7 @@ def test_several_faults_in_a_row_then_success():
 def test_persistent_fault_ends_with_clear_error_after_budget():
     with FakeLLMServer(lambda req, i: error(503, message="overloaded")) as server:
         t0 = time.monotonic()
-        with pytest.raises(LLMError) as err:
+        with pytest.raises(EndpointDown) as err:
             client_for(server, max_retries=3, backoff_base_s=0.02, backoff_max_s=0.1).complete(MSGS, TOOLS)
         elapsed = time.monotonic() - t0
     e = err.value
@@ -106,14 +100,14 @@ def test_persistent_fault_ends_with_clear_error_after_budget():
 
 def test_persistent_cut_names_the_cut():
     with FakeLLMServer(lambda req, i: cut(GOOD, after=2)) as server:
-        with pytest.raises(LLMError, match="stream cut"):
+        with pytest.raises(EndpointDown, match="stream cut"):
             client_for(server, max_retries=2).complete(MSGS, TOOLS)
     assert server.calls == 3
 
 
-def test_client_errors_are_not_retried():
+def test_a_context_overflow_is_not_retried():
     with FakeLLMServer([error(400, message="context length exceeded"), GOOD]) as server:
-        with pytest.raises(LLMError) as err:
+        with pytest.raises(ContextOverflow) as err:
             client_for(server).complete(MSGS, TOOLS)
     assert server.calls == 1 and err.value.status_code == 400 and not err.value.retryable
     assert "context length exceeded" in str(err.value)
@@ -124,7 +118,7 @@ def test_connection_refused_is_retried_then_fails():
     url = server.base_url
     server.stop()                                              # nothing listens on that port any more
     client = LLMClient(LLMConfig.from_env(base_url=url, api_key="k", max_retries=2, backoff_base_s=0.01))
-    with pytest.raises(LLMError) as err:
+    with pytest.raises(EndpointDown) as err:
         client.complete(MSGS, TOOLS)
     assert err.value.attempts == 3 and "connection" in err.value.cause.lower()
 

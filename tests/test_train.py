@@ -12,6 +12,7 @@ import torch
 
 from common.errors import UserError
 from trainer.config import load_config
+from trainer.tokenizer import CharTokenizer
 from trainer.train import Trainer, TrainingStopped, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ def test_tiny_run_writes_metrics_tensorboard_and_checkpoint(tmp_path):
     assert [r["phase"] for r in steps] == ["sft", "sft", "rl", "rl"]
     rl = steps[-1]
     for key in ["loss", "reward_mean", "reward_std", "kl_rollout", "entropy", "is_mean", "is_min", "is_max",
-                "clip_frac", "grad_norm", "lr", "tokens_per_s", "expert_load", "loss_nonfinite", "grad_nonfinite"]:
+                "clip_frac", "grad_norm", "lr", "tokens_per_s", "model_tflop", "expert_load", "loss_nonfinite",
+                "grad_nonfinite"]:
         assert key in rl, key
     assert rl["loss_nonfinite"] is False and rl["grad_norm"] is not None and rl["grad_norm"] >= 0
     assert 0.0 <= rl["reward_mean"] <= 1.0 and rl["entropy"] > 0
@@ -45,7 +47,7 @@ def test_tiny_run_writes_metrics_tensorboard_and_checkpoint(tmp_path):
     assert any(r.get("event") == "eval" for r in _lines(tmp_path))
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
     state = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=False)
-    assert state["step"] == 4 and "optimizer" in state
+    assert state["step"] == 4 and state["version"] == 2 and state["optimizers"]["rl"]["state"]
     assert (tmp_path / "config.yaml").exists() and "step 3 [rl]" in (tmp_path / "train.log").read_text()
 
 
@@ -53,7 +55,7 @@ def test_resume_continues_exactly(tmp_path):
     straight, split = tmp_path / "a", tmp_path / "b"
     train(load_config(TINY, FAST), straight)
     train(load_config(TINY, FAST + ["rl.steps=0"]), split)                       # stops after SFT
-    with pytest.raises(UserError, match="already has metrics"):
+    with pytest.raises(UserError, match="already holds a run"):
         train(load_config(TINY, FAST), split)                                    # no silent overwrite
     train(load_config(split / "config.yaml", ["rl.steps=2"]), split, resume=True)
     a = torch.load(straight / "ckpt" / "last.pt", weights_only=False)
@@ -68,36 +70,92 @@ def test_resume_continues_exactly(tmp_path):
     assert ra == rb
 
 
+def _fixed_rewards(tr: Trainer, rewards, seen: list | None = None) -> None:
+    """Replace the environment's rewards of every sampled group by `rewards(group)` (real rollouts otherwise)."""
+    sample = tr.sampler.sample
+
+    def rewarded(model, n, version):
+        groups = sample(model, n, version)
+        for g in groups:
+            g.rewards = rewards(g)
+        if seen is not None:
+            seen.extend(groups)
+        return groups
+
+    tr.sampler.sample = rewarded
+
+
 @pytest.mark.parametrize("loss", ["cispo", "ppo", "grpo"])
 def test_rl_step_moves_policy_towards_rewarded_completion(tmp_path, loss):
     cfg = load_config(TINY, FAST + [f"rl.loss={loss}", "rl.lr=0.01", "optim.warmup_steps=0", "rl.prompts_per_step=1",
                                     "rl.group_size=4"])
     tr = Trainer(cfg, tmp_path)
-    real_generate = tr.generate_groups
     seen = []
-
-    def rewarded(n):              # the environment's rewards replaced by: completion 0 is right, others wrong
-        groups = real_generate(n)
-        for g in groups:
-            g.rewards = [1.0] + [0.0] * (len(g.completions) - 1)
-        seen.extend(groups)
-        return groups
-
-    tr.generate_groups = rewarded
-    before = None
+    _fixed_rewards(tr, lambda g: [1.0] + [0.0] * (len(g.completions) - 1), seen)   # completion 0 is right
     rec = tr.rl_step(0)
     g = seen[0]
     with torch.no_grad():
-        after = tr._completion_logprobs([g])
+        after, _, _ = tr.logprobs([g])
     before = torch.tensor(g.old_logp[0]).sum()
     tr.close()
     assert rec["grad_norm"] > 0 and rec["reward_mean"] == pytest.approx(0.25)
-    assert after[0][0].sum() > before + 0.05          # the rewarded completion became more likely
+    assert after[0].sum() > before + 0.05          # the rewarded completion became more likely
+
+
+def test_rl_raises_the_reward_of_a_rewarded_behaviour(tmp_path):
+    """From an untrained model, RL steps make a rewarded first token (here '7') much more frequent."""
+    seven = CharTokenizer().stoi["7"]
+    cfg = load_config(TINY, ["run.device=cpu", "sft.steps=0", "rl.steps=9", "rl.prompts_per_step=8",
+                             "rl.group_size=8", "rl.lr=0.03", "optim.warmup_steps=0", "run.eval_problems=0",
+                             "log.tensorboard=false", "model.bias_update_rate=0"])
+    tr = Trainer(cfg, tmp_path)
+    _fixed_rewards(tr, lambda g: [float(bool(c) and c[0] == seven) for c in g.completions])
+    rewards = [tr.train_step()["reward_mean"] for _ in range(9)]
+    tr.close()
+    assert sum(rewards[:3]) / 3 < 0.1 and sum(rewards[-2:]) / 2 > 0.4, rewards
+
+
+def test_rl_has_its_own_optimizer_state(tmp_path):
+    """An RL step with zero advantages leaves the weights alone: SFT's AdamW momentum does not carry into RL."""
+    cfg = load_config(TINY, FAST + ["sft.steps=3", "model.bias_update_rate=0", "optim.warmup_steps=0"])
+    tr = Trainer(cfg, tmp_path)
+    _fixed_rewards(tr, lambda g: [1.0] * len(g.completions))       # every completion right: all advantages 0
+    for _ in range(3):
+        tr.train_step()
+    assert tr.optimizers["sft"].state and not tr.optimizers["rl"].state
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    rec = tr.train_step()
+    tr.close()
+    assert rec["phase"] == "rl" and rec["grad_norm"] == 0
+    for k, v in tr.model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+@pytest.mark.slow   # the whole recipe: about 30 s on 2 loaded cores
+def test_tiny_cpu_recipe_reward_rises(tmp_path):
+    """The shipped tiny CPU recipe learns: greedy accuracy and sampled reward rise during RL."""
+    train(load_config(TINY, ["log.tensorboard=false"]), tmp_path)
+    evals = {r["after"]: r["greedy_accuracy"] for r in _lines(tmp_path) if r.get("event") == "eval"}
+    rewards = [r["reward_mean"] for r in _steps(tmp_path) if r["phase"] == "rl"]
+    half = len(rewards) // 2
+    assert evals["sft"] > 0.3                                       # SFT gives RL something to work with
+    assert evals["rl"] >= evals["sft"] + 0.05, evals
+    assert sum(rewards[half:]) / (len(rewards) - half) > sum(rewards[:half]) / half, rewards
 
 
 def test_resume_without_checkpoint_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="nothing to resume"):
         train(load_config(TINY, FAST), tmp_path / "new", resume=True)
+
+
+def test_resume_before_the_first_checkpoint_starts_over(tmp_path):
+    """A run killed before its first checkpoint (config and metrics written, no ckpt) resumes from step 0."""
+    train(load_config(TINY, FAST + ["rl.steps=0", "log.ckpt_every=100"]), tmp_path)
+    (tmp_path / "ckpt" / "last.pt").unlink()
+    train(load_config(tmp_path / "config.yaml"), tmp_path, resume=True)
+    lines = _lines(tmp_path)
+    assert {"event": "resume", "from_step": 0} in lines and (tmp_path / "ckpt" / "last.pt").exists()
+    assert "starting it again from step 0" in (tmp_path / "train.log").read_text()
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
@@ -132,16 +190,18 @@ def test_model_that_cannot_fit_says_so(tmp_path):
 def test_prefix_tree_and_flat_logprobs_agree(tmp_path):
     cfg = load_config(TINY, FAST + ["rl.group_size=4"])
     tr = Trainer(cfg, tmp_path)
-    groups = tr.generate_groups(3)
-    flat = tr._completion_logprobs(groups)
+    groups = tr.sampler.sample(tr.model, 3, 0)
+    flat, _, fb = tr.logprobs(groups)
     tr.cfg.rl.pack = "tree"
-    tree = tr._completion_logprobs(groups)
+    tree, _, tb = tr.logprobs(groups)
     tr.close()
-    for x, y in zip(flat, tree, strict=True):
-        assert torch.allclose(x, y, atol=1e-5)
+    assert torch.allclose(flat, tree, atol=1e-5) and torch.equal(fb.mask, tb.mask)
+    assert tb.n_tokens < fb.n_tokens and tb.n_scored == fb.n_scored       # merged: fewer tokens, same targets
     # the rollout log-probs from generate match the training forward (fp32, on-policy: IS weight 1)
-    old = tr._pad_float([lp for g in groups for lp in g.old_logp], flat[0].shape[1])
-    assert torch.allclose(flat[0], old * flat[2], atol=1e-4)
+    old = torch.zeros_like(flat)
+    for b, row in enumerate(lp for g in groups for lp in g.old_logp):
+        old[b, :len(row)] = torch.tensor(row)
+    assert torch.allclose(flat, old, atol=1e-4)
 
 
 def test_async_window_scheduler_in_the_loop(tmp_path):
@@ -194,12 +254,12 @@ def test_cuda_bf16_run_and_tree_matches_flat(tmp_path, pack):
     assert last["phase"] == "rl" and last["loss_nonfinite"] is False and last["mfu"] > 0
     fp32 = load_config(TINY, FAST[1:] + heads + ["run.device=cuda", "rl.group_size=4"])
     tr = Trainer(fp32, tmp_path / "cmp")
-    groups = tr.generate_groups(3)
-    flat = tr._completion_logprobs(groups)
+    groups = tr.sampler.sample(tr.model, 3, 0)
+    flat, _, _ = tr.logprobs(groups)
     tr.cfg.rl.pack = "tree"                    # FlexAttention BlockMask on CUDA
-    tree = tr._completion_logprobs(groups)
+    tree, _, _ = tr.logprobs(groups)
     tr.close()
-    assert torch.allclose(flat[0], tree[0], atol=1e-4)
+    assert torch.allclose(flat, tree, atol=1e-4)
 
 
 @pytest.mark.slow   # Inductor compiles the blocks' forward and backward on CPU: about 90 s on 2 cores

@@ -10,6 +10,10 @@ Load balancing (selectable with cfg.balance):
               top-k *selection only*; `update_router_bias()` nudges it by ±rate towards uniform load.
   "aux_loss": the classic Switch/GShard loss E * sum_e f_e * P_e (minimum 1 at uniform load),
               returned by `aux_loss()` already multiplied by cfg.aux_loss_coef.
+The balance statistics (expert load f_e, mean router probability P_e) are taken in training forwards only,
+over the tokens that count: `token_weight` [B, T] gives each position the number of sequences it stands for
+(1 in a plain batch, 0 for padding, G for a prompt token shared by G prefix-tree branches), so padded,
+flat and prefix-tree-packed batches of the same sequences give the same statistics.
 """
 
 from __future__ import annotations
@@ -198,7 +202,7 @@ class MoE(nn.Module):
         self.w13 = nn.Parameter(torch.empty(e, 2 * h, d))   # fused gate (:h) and up (h:) projections
         self.w2 = nn.Parameter(torch.empty(e, d, h))
         self.shared = SwiGLU(d, h * cfg.n_shared_experts) if cfg.n_shared_experts > 0 else None
-        self.last_load: torch.Tensor | None = None    # [E] fraction of assignments per expert
+        self.last_load: torch.Tensor | None = None    # [E] fraction of assignments per expert (last training forward)
         self.last_aux: torch.Tensor | None = None
 
     def route(self, xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -210,23 +214,32 @@ class MoE(nn.Module):
         gates = gates / gates.sum(-1, keepdim=True)
         return idx, gates, probs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, token_weight: torch.Tensor | None = None) -> torch.Tensor:
         bsz, t, d = x.shape
         xf = x.reshape(-1, d)
         idx, gates, probs = self.route(xf)
-        n_e = self.cfg.n_experts
-        counts = expert_counts(idx, n_e).float()
-        load = counts / counts.sum().clamp_min(1.0)                                    # f_e, sums to 1
-        self.last_load = load.detach()
-        if self.cfg.balance == "aux_loss" and self.training:
-            self.last_aux = n_e * (load.detach() * probs.mean(0)).sum()
-        else:
-            self.last_aux = None
+        if self.training:
+            self._balance_stats(idx, probs, None if token_weight is None else token_weight.reshape(-1))
         w_dtype = x.dtype
         y = run_experts(self.cfg.expert_impl, xf, self.w13.to(w_dtype), self.w2.to(w_dtype), idx, gates)
         if self.shared is not None:
             y = y + self.shared(xf)
         return y.view(bsz, t, d)
+
+    def _balance_stats(self, idx: torch.Tensor, probs: torch.Tensor, weight: torch.Tensor | None) -> None:
+        """Expert load f_e [E] and (aux_loss) E * sum_e f_e P_e over the weighted tokens (see the module docstring)."""
+        n_e = self.cfg.n_experts
+        if weight is None:
+            counts = expert_counts(idx, n_e).float()
+            p_mean = probs.mean(0)
+        else:
+            w = weight.to(torch.float32)
+            counts = torch.zeros(n_e, device=idx.device).scatter_add_(
+                0, idx.reshape(-1), w.unsqueeze(1).expand(idx.shape).reshape(-1))
+            p_mean = (probs * w.unsqueeze(1)).sum(0) / w.sum().clamp_min(1e-9)
+        load = counts / counts.sum().clamp_min(1e-9)                                   # f_e, sums to 1
+        self.last_load = load.detach()
+        self.last_aux = n_e * (load.detach() * p_mean).sum() if self.cfg.balance == "aux_loss" else None
 
 
 class Block(nn.Module):
@@ -240,8 +253,10 @@ class Block(nn.Module):
         hidden = cfg.dense_hidden or cfg.expert_hidden * (cfg.top_k + cfg.n_shared_experts)
         self.ffn = SwiGLU(cfg.d_model, hidden) if dense else MoE(cfg)
 
-    def forward(self, x: torch.Tensor, cos, sin, mask, cache=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos, sin, mask, cache=None, token_weight=None) -> torch.Tensor:
         x = x + self.attn(self.attn_norm(x), cos, sin, mask, cache)
+        if isinstance(self.ffn, MoE):
+            return x + self.ffn(self.ffn_norm(x), token_weight)
         return x + self.ffn(self.ffn_norm(x))
 
 
@@ -302,8 +317,10 @@ class MoETransformer(nn.Module):
 
     # -- forward
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, attn_mask=None,
-                cache: list | None = None, cache_start: int = 0) -> torch.Tensor:
-        """Hidden states [B, T, D] (final-normed). attn_mask None = causal; else bool mask or BlockMask."""
+                cache: list | None = None, cache_start: int = 0,
+                token_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states [B, T, D] (final-normed). attn_mask None = causal; else bool mask or BlockMask.
+        token_weight [B, T]: how much each position counts in the MoE balance statistics (None: 1 each)."""
         bsz, t = tokens.shape
         if positions is None:
             positions = torch.arange(cache_start, cache_start + t, device=tokens.device).expand(bsz, t)
@@ -312,7 +329,7 @@ class MoETransformer(nn.Module):
         blocks = self._compiled if (self._compiled is not None and cache is None) else self.blocks
         for i, block in enumerate(blocks):
             layer_cache = None if cache is None else (cache[i][0], cache[i][1], cache_start)
-            x = block(x, cos, sin, attn_mask, layer_cache)
+            x = block(x, cos, sin, attn_mask, layer_cache, token_weight)
         return self.norm(x)
 
     def logits(self, h: torch.Tensor, fp32: bool = False) -> torch.Tensor:
@@ -365,14 +382,33 @@ class MoETransformer(nn.Module):
         routed = sum(m.w13.numel() + m.w2.numel() for m in self.moe_layers())
         return int(total - routed + routed * self.cfg.top_k / self.cfg.n_experts)
 
+    def matmul_params(self) -> tuple[float, int]:
+        """(body, head): weights multiplied per token in the blocks (routed experts at top_k / n_experts; norms,
+        the embedding lookup and the router bias excluded) and in the LM head."""
+        head = self.head_weight.numel()
+        body = 0.0
+        for name, p in self.named_parameters():
+            if name in ("embed", "lm_head") or name.endswith("norm.weight"):
+                continue
+            routed = name.endswith(("ffn.w13", "ffn.w2")) and p.dim() == 3
+            body += p.numel() * (self.cfg.top_k / self.cfg.n_experts if routed else 1)
+        return body, head
+
+    def flops(self, tokens: float, head_tokens: float, attn_pairs: float, backward: bool = True) -> float:
+        """Model FLOPs of one pass: `tokens` positions through the blocks, `head_tokens` through the LM head and
+        `attn_pairs` (query, key) pairs attended per layer and head; x3 for forward + backward.
+
+        Per pair and head: q.k and p.v, 2 * head_dim multiply-adds each = 4 * head_dim FLOPs forward."""
+        body, head = self.matmul_params()
+        fwd = 2 * (body * tokens + head * head_tokens) + 4 * self.cfg.n_layers * self.cfg.n_heads * self.cfg.head_dim \
+            * attn_pairs
+        return 3 * fwd if backward else fwd
+
     def flops_per_token(self, seq_len: int | None = None) -> float:
-        """Training FLOPs per token (fwd+bwd): 6 * active matmul params + causal attention 6 * L * Hq * hd * T."""
-        cfg = self.cfg
-        t = seq_len or cfg.max_seq_len
-        # the input embedding is a lookup, not a matmul (unless tied: then it is the LM head)
-        matmul_params = self.num_params(active_only=True) - (self.embed.numel() if self.lm_head is not None else 0)
-        attn = 6 * cfg.n_layers * cfg.n_heads * cfg.head_dim * t
-        return 6.0 * matmul_params + attn
+        """Training FLOPs per token (fwd+bwd) of one causal sequence of seq_len tokens with the LM head everywhere:
+        6 * matmul params + causal attention (T (T + 1) / 2 pairs)."""
+        t = seq_len or self.cfg.max_seq_len
+        return self.flops(t, t, t * (t + 1) / 2) / t
 
     # -- generation
     @torch.no_grad()

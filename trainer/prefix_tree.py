@@ -15,6 +15,8 @@ Pad tokens form one extra branch, so real tokens never see them and no row is em
 Since attention sees exactly the keys it would see unpacked, at the same positions, and every other
 layer (norms, MoE routing, FFNs) acts per token, log-probs and gradients equal the unpacked ones.
 Packed tokens: p - 1 + sum L_i instead of sum (p + L_i).
+The MoE balance statistics (expert load, auxiliary loss, aux-free bias update) are made exact too: `token_weight`
+counts each prefix token G times (it stands for the G unpacked copies), each branch token once and padding never.
 
 `pack_groups` puts several such trees one after another into one row (a forest): every token additionally
 carries the id of its own group's prefix (root_ids), and q may attend k iff k <= q and (k is in q's group
@@ -45,10 +47,12 @@ class PackedGroup:
     completion_slices: list[slice]
     n_real: int                       # tokens before padding
     root_ids: torch.Tensor | None = None   # [N]: the branch id of the prefix each token may see (None: 0)
+    token_weight: torch.Tensor | None = None   # [N]: unpacked sequences each token stands for (G prefix, 1, 0 pad)
 
     def completion_logprobs(self, model, fp32: bool = True) -> list[torch.Tensor]:
         """Per-completion log-probs [L_i], equal to running each prompt + completion_i separately."""
-        h = model(self.tokens, positions=self.positions, attn_mask=self.attn_mask)
+        weight = None if self.token_weight is None else self.token_weight.unsqueeze(0)
+        h = model(self.tokens, positions=self.positions, attn_mask=self.attn_mask, token_weight=weight)
         lp = model.token_logprobs(h, self.targets, fp32=fp32)[0]
         return [lp[s] for s in self.completion_slices]
 
@@ -98,6 +102,7 @@ def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | N
     tgt: list[int] = []
     bid: list[int] = []
     root: list[int] = []
+    weight: list[float] = []
     slices: list[slice] = []
     next_id = 0
     for prompt, completions in groups:
@@ -109,6 +114,7 @@ def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | N
         tgt += [0] * (p - 1)                # prefix predictions are not used
         bid += [prefix_id] * (p - 1)
         root += [prefix_id] * (p - 1)
+        weight += [float(len(completions))] * (p - 1)
         for i, comp in enumerate(completions):
             start = len(toks)
             n = len(comp)
@@ -117,6 +123,7 @@ def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | N
             tgt += comp
             bid += [prefix_id + i + 1] * n
             root += [prefix_id] * n
+            weight += [1.0] * n
             slices.append(slice(start, start + n))
         next_id = prefix_id + len(completions) + 1
     n_real = len(toks)
@@ -129,6 +136,7 @@ def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | N
         tgt += [0] * extra
         bid += [next_id] * extra            # padding: its own branch and root, seen by no real token
         root += [next_id] * extra
+        weight += [0.0] * extra
     as_long = dict(dtype=torch.long, device=device)
     branch_ids = torch.tensor(bid, **as_long)
     root_ids = torch.tensor(root, **as_long)
@@ -143,4 +151,5 @@ def pack_groups(groups: list[tuple[list[int], list[list[int]]]], pad_to: int | N
         completion_slices=slices,
         n_real=n_real,
         root_ids=root_ids,
+        token_weight=torch.tensor(weight, dtype=torch.float32, device=device),
     )

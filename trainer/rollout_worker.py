@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import torch
 
 from trainer.envs import Env, Problem
+from trainer.group import rewarded_group
 from trainer.model import ModelConfig, MoETransformer
 from trainer.scheduler import Rollout, select
 from trainer.tokenizer import CharTokenizer
-from trainer.train import Group
 
 
 class RolloutWorkerError(RuntimeError):
@@ -280,8 +280,7 @@ class RolloutWorker:
         if any(self.row_live[r0:r0 + self.g]):
             return
         s = self.in_flight[i]
-        rewards = [self.env.reward(s.problem, self.tok.completion_text(c)) for c in s.tokens]
-        grp = Group(s.problem, s.prompt, s.tokens, s.logps, rewards, s.version)
+        grp = rewarded_group(self.env, self.tok, s.problem, s.prompt, s.tokens, s.logps, s.version)
         with self._cond:
             s.rollout.payload = grp
             s.rollout.length = max(len(c) for c in s.tokens)

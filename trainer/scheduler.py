@@ -11,8 +11,10 @@ lengths differ. Each training step takes `batch` arrived rollouts, chosen by a p
             arrival order. One long rollout holds back at most the window, not the batch, and it cannot
             starve: once it is the oldest, the window cannot move past it.
 
-`select(policy, pending, arrived, batch, window)` is the pure ordering rule used both by the simulator
-below and by the real training loop (trainer.train with rl.scheduler = fifo | shortest | window).
+`select(policy, pending, now, batch, window)` is the pure ordering rule; `VirtualClock` is the event loop of
+generation slots and one trainer on a virtual clock. Both serve the simulator below (`simulate`) and the real
+training loop (trainer.rollouts: rl.scheduler = fifo | shortest | window, with rl.clock = virtual using this same
+loop, or rl.clock = wall with real generation in trainer.rollout_worker and real seconds).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 POLICIES = ("fifo", "shortest", "window")
@@ -58,6 +61,65 @@ def select(policy: str, pending: list[Rollout], now: float, batch: int, window: 
     return sorted(done, key=lambda r: (r.arrival, r.rid))[:batch]
 
 
+class VirtualClock:
+    """Asynchronous rollouts on a virtual clock: `slots` generators and one trainer, as discrete events.
+
+    Each slot generates one rollout at `gen_rate` tokens per time unit: a rollout of length n submitted at t arrives
+    at t + n / gen_rate. Free slots are refilled at once (at every arrival, too) while fewer than `cap` rollouts are
+    untrained; `launch(k)` starts k rollouts with the current policy and returns (length, version, payload) for each.
+    `take` lets the trainer wait for the scheduler's batch, then work on it for `step_time(batch)` time units while
+    generation goes on; rollouts submitted meanwhile get the policy of before the step, as on real hardware.
+    """
+
+    def __init__(self, slots: int, cap: int, gen_rate: float,
+                 launch: Callable[[int], list[tuple[int, int, object]]]) -> None:
+        self.slots, self.cap, self.gen_rate, self.launch = slots, cap, gen_rate, launch
+        self.pending: list[Rollout] = []          # submitted, not yet trained, in submission order
+        self.running: list[tuple[float, int]] = []   # heap of (arrival, rid) of rollouts still generating
+        self.now, self.busy, self.next_rid = 0.0, 0.0, 0
+        self.picked_at = 0.0                      # when the last batch was chosen
+
+    @property
+    def utilisation(self) -> float:
+        """Fraction of the elapsed time the trainer was busy."""
+        return self.busy / self.now if self.now > 0 else 0.0
+
+    def _submit(self, t: float) -> None:
+        n = min(self.slots - len(self.running), self.cap - len(self.pending))
+        if n <= 0:
+            return
+        for length, version, payload in self.launch(n):
+            r = Rollout(rid=self.next_rid, length=length, version=version, arrival=t + length / self.gen_rate,
+                        payload=payload)
+            self.next_rid += 1
+            self.pending.append(r)
+            heapq.heappush(self.running, (r.arrival, r.rid))
+
+    def _advance(self, until: float) -> None:
+        """Move the clock to `until`, refilling slots at each arrival on the way."""
+        while self.running and self.running[0][0] <= until:
+            t, _ = heapq.heappop(self.running)
+            self._submit(t)
+        self.now = until
+
+    def take(self, policy: str, batch: int, window: int,
+             step_time: Callable[[list[Rollout]], float]) -> tuple[list[Rollout], float]:
+        """The next batch and the time the trainer waited for it; the clock then runs through the training step."""
+        start = self.now
+        self._submit(self.now)
+        while (chosen := select(policy, self.pending, self.now, batch, window)) is None:
+            if not self.running:
+                raise RuntimeError("scheduler: stalled (the rollout buffer is too small for the policy)")
+            self._advance(self.running[0][0])        # the trainer idles until the next arrival
+        self.picked_at = self.now
+        ids = {r.rid for r in chosen}
+        self.pending = [r for r in self.pending if r.rid not in ids]
+        dt = step_time(chosen)
+        self._advance(self.now + dt)                 # generation keeps going while the trainer works
+        self.busy += dt
+        return chosen, self.picked_at - start
+
+
 def heavy_tailed_lengths(rng: random.Random, n: int, median: int = 256, sigma: float = 1.0,
                          max_len: int = 8192) -> list[int]:
     """n log-normal lengths (median `median`, shape sigma) clipped to [1, max_len]."""
@@ -83,61 +145,33 @@ class SimResult:
 
 def simulate(policy: str, lengths: list[int], batch: int, window: int, slots: int,
              gen_tokens_per_s: float, train_tokens_per_s: float, steps: int) -> SimResult:
-    """Discrete-event simulation: `slots` concurrent generators (each emitting `gen_tokens_per_s`), one trainer.
+    """Discrete-event simulation (VirtualClock): `slots` generators (each emitting `gen_tokens_per_s`), one trainer.
 
     The generator keeps every slot busy with the next prompt (lengths drawn in order from `lengths`, cycled),
     using the newest policy version; it never runs more than `slots + window + batch` rollouts ahead of
     training (bounded buffer). A training step takes tokens / train_tokens_per_s and bumps the version.
     """
-    pending: list[Rollout] = []
-    running: list[tuple[float, int]] = []   # heap of (arrival, rid)
-    by_id: dict[int, Rollout] = {}
-    next_id, version, now = 0, 0, 0.0
-    busy, staleness, max_wait, consumed, trained = 0.0, [], 0.0, [], 0
-    cap = slots + window + batch
+    version, staleness, max_wait, consumed, drawn = 0, [], 0.0, [], 0
 
-    def submit(t: float) -> None:
-        nonlocal next_id
-        while len(running) < slots and len(pending) < cap:
-            length = lengths[next_id % len(lengths)]
-            r = Rollout(rid=next_id, length=length, version=version)
-            r.arrival = t + length / gen_tokens_per_s
-            pending.append(r)
-            by_id[r.rid] = r
-            heapq.heappush(running, (r.arrival, r.rid))
-            next_id += 1
+    def launch(n: int) -> list[tuple[int, int, object]]:
+        nonlocal drawn
+        out = [(lengths[(drawn + i) % len(lengths)], version, None) for i in range(n)]
+        drawn += n
+        return out
 
-    submit(0.0)
-    done_steps = 0
-    while done_steps < steps:
-        while running and running[0][0] <= now:
-            heapq.heappop(running)
-        submit(now)
-        chosen = select(policy, pending, now, batch, window)
-        if chosen is None:
-            if not running:
-                raise RuntimeError("scheduler simulation stalled (buffer too small for the policy)")
-            now = running[0][0]          # trainer idles until the next rollout arrives
-            continue
-        ids = {r.rid for r in chosen}
+    clock = VirtualClock(slots, slots + window + batch, gen_tokens_per_s, launch)
+    trained = 0
+    for _ in range(steps):
+        chosen, _ = clock.take(policy, batch, window, lambda rs: sum(r.length for r in rs) / train_tokens_per_s)
         consumed.append([r.rid for r in chosen])
         trained += sum(r.length for r in chosen)
-        pending = [r for r in pending if r.rid not in ids]
         for r in chosen:
             staleness.append(version - r.version)
-            max_wait = max(max_wait, now - r.arrival)
-        dt = sum(r.length for r in chosen) / train_tokens_per_s
-        # generation keeps running while the trainer works: finish arrivals inside the step, refill slots
-        end = now + dt
-        while running and running[0][0] <= end:
-            t, _ = heapq.heappop(running)
-            submit(t)
-        busy += dt
-        now = end
+            max_wait = max(max_wait, clock.picked_at - r.arrival)
         version += 1
-        done_steps += 1
+    now = clock.now
     s_sorted = sorted(staleness)
-    return SimResult(policy=policy, steps=steps, utilisation=busy / now if now > 0 else 0.0,
+    return SimResult(policy=policy, steps=steps, utilisation=clock.utilisation,
                      mean_staleness=sum(staleness) / len(staleness), max_staleness=max(staleness),
                      p99_staleness=float(s_sorted[min(len(s_sorted) - 1, int(0.99 * len(s_sorted)))]),
                      wall_time=now, max_wait=max_wait, tokens_per_s=trained / now if now > 0 else 0.0,

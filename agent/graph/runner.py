@@ -67,9 +67,10 @@ def _make_policy(meta: dict, task, tools: list[dict], on_delta: Callable | None)
         if meta.get("model"):
             kwargs["model"] = meta["model"]
         cfg = LLMConfig.from_env(**kwargs)
-        policy = LLMPolicy(LLMClient(cfg), tools, on_delta)
+        client = LLMClient(cfg)
+        client.preflight()  # fails fast (no endpoint, refused key, unreachable host); learns the context window
+        policy = LLMPolicy(client, tools, on_delta)
         policy.model_name = cfg.model
-        policy.context_window = getattr(cfg, "context_window", None)  # the model's, when the config knows it
         return policy
     raise UserError(f"unknown policy {name!r}: use one of {', '.join(POLICIES)}")
 

@@ -13,12 +13,23 @@ import httpx
 import openai
 
 from agent.llm.config import LLMConfig
-from agent.llm.pricing import turn_cost
-from agent.llm.retry import StreamCut, backoff_delay, classify
+from agent.llm.http import ErrorLines, make_openai
+from agent.llm.preflight import EndpointInfo, check_endpoint
+from agent.llm.pricing import estimate_prompt_tokens, turn_cost
+from agent.llm.retry import Fault, SilentStream, StreamCut, StreamError, backoff_delay, classify
 from agent.llm.stream import DeltaFn, TurnBuilder
-from agent.llm.types import AssistantTurn, BudgetExceeded, LLMError
+from agent.llm.types import (
+    AssistantTurn,
+    BudgetExceeded,
+    ContextOverflow,
+    EndpointDown,
+    EndpointUnusable,
+    LLMError,
+)
 
 log = logging.getLogger("evoforge.llm")
+ENDED = "the stream ended without a finish_reason"
+SILENT_PAUSE_S = 0.3
 
 
 _HINTS = {
@@ -50,16 +61,34 @@ class LLMClient:
         self.totals = Totals()
         self._stream_usage = cfg.stream_usage
         self.template_opens_think = False   # learnt: the server's template opens <think> (display only)
-        self._openai = openai.OpenAI(
-            base_url=cfg.base_url, api_key=cfg.api_key or "EMPTY", max_retries=0,
-            timeout=httpx.Timeout(cfg.read_timeout_s, connect=cfg.connect_timeout_s),
-            default_headers=cfg.extra_headers or None,
-        )
+        self.server_window: int | None = None   # learnt: the context window the server states
+        self.window_source: str | None = None
+        cfg.require_endpoint()
+        self._error_lines = ErrorLines()
+        self._openai = make_openai(cfg, self._error_lines)
 
     @property
     def endpoint(self) -> str:
         """The base URL requests go to."""
         return str(self._openai.base_url)
+
+    @property
+    def context_window(self) -> int | None:
+        """The model's context window in tokens: the smaller of the configured and the server's (None if unknown)."""
+        known = [w for w in (self.cfg.context_window, self.server_window) if w]
+        return min(known) if known else None
+
+    def preflight(self, timeout_s: float = 5.0) -> EndpointInfo:
+        """check_endpoint for this client's endpoint (fails fast as it does); learns the server's window."""
+        info = check_endpoint(self.cfg, timeout_s)
+        if info.context_window:
+            self._learn_window(info.context_window, info.window_source or "/v1/models")
+        return info
+
+    def _learn_window(self, tokens: int, source: str) -> None:
+        if tokens != self.server_window:
+            log.info("context window of %s: %d tokens (from %s)", self.cfg.model, tokens, source)
+        self.server_window, self.window_source = tokens, source
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -75,39 +104,53 @@ class LLMClient:
                  on_delta: DeltaFn | None = None, **params: Any) -> AssistantTurn:
         """One assistant turn for `messages`; `on_delta(kind, text)` sees thinking/content/tool text live.
 
-        Extra keyword params go to the request (e.g. max_tokens=...). Raises LLMError on a permanent
-        error or when transient ones outlast cfg.max_retries; BudgetExceeded past the client's caps.
+        Extra keyword params go to the request (e.g. max_tokens=...). Raises, never resending what cannot work:
+        ContextOverflow when the request is longer than the context window; EndpointUnusable on a refused key,
+        a wrong URL or model; EndpointDown when transient faults (5xx, 429, timeouts, refused connections, cut
+        streams) outlast cfg.max_retries or cfg.retry_window_s; LLMError on another refusal; BudgetExceeded
+        past the client's caps.
         """
         self._check_budget()
         t0 = time.monotonic()
         causes: list[str] = []
         attempt = 0
+        whole = False                          # ask for a whole response instead of a stream (once, see below)
+        failing_since: float | None = None     # the retry window counts from the first failure, not generation
         while True:
             try:
-                turn = self._attempt(messages, tools, on_delta, params)
+                turn = self._attempt(messages, tools, on_delta, params, whole)
                 break
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
-                retryable, cause, status, retry_after = classify(exc)
-                causes.append(cause)
-                if status == 400 and "stream_options" in cause and self._stream_usage:
+                fault = classify(exc)
+                causes.append(fault.cause)
+                if fault.status == 400 and "stream_options" in fault.cause and self._stream_usage:
                     log.warning("the endpoint rejects stream_options; asking again without it (usage estimated)")
                     self._stream_usage = False
                     continue
-                if not retryable and not isinstance(exc, openai.OpenAIError):
+                if fault.kind == "silent" and not whole:
+                    # llama-cpp-python's server ends the stream of a request it rejects (an overflow) with
+                    # nothing in it; asked without streaming it answers with its reason and numbers
+                    log.warning("the stream ended with no chunks and no reason; asking once without streaming")
+                    whole, attempt = True, attempt + 1
+                    self.sleep(SILENT_PAUSE_S)  # such a server then closes the connection: let it, not reuse it
+                    continue
+                if fault.kind == "bug":
                     raise                      # a bug here, not the endpoint's doing
-                if not retryable:
-                    raise LLMError(f"model endpoint {self.endpoint} refused the request ({self.cfg.model}): {cause}"
-                                   f"{_HINTS.get(status, '')}", cause=cause, status_code=status,
-                                   attempts=attempt + 1) from exc
-                if attempt >= self.cfg.max_retries:
-                    raise LLMError(
-                        f"model endpoint {self.endpoint} failed {attempt + 1} time(s) in a row; last cause: {cause}",
-                        cause=cause, status_code=status, attempts=attempt + 1, retryable=True) from exc
+                if fault.kind not in ("transient", "silent"):
+                    raise self._permanent(fault, messages, tools, attempt + 1) from exc
+                failing_since = failing_since or time.monotonic()
+                elapsed = time.monotonic() - failing_since
+                delay = backoff_delay(attempt + 1, self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rng)
+                if fault.retry_after_s is not None:
+                    delay = min(fault.retry_after_s, self.cfg.retry_after_max_s)
+                if attempt >= self.cfg.max_retries or elapsed + delay > self.cfg.retry_window_s:
+                    raise EndpointDown(
+                        f"model endpoint {self.endpoint} failed {attempt + 1} time(s) in a row over {elapsed:.1f} s "
+                        f"(an outage: try again later); last cause: {fault.cause}", cause=fault.cause,
+                        status_code=fault.status, attempts=attempt + 1, retry_after_s=fault.retry_after_s) from exc
                 attempt += 1
-                delay = backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_max_s, self.rng)
-                if retry_after is not None:
-                    delay = min(retry_after, self.cfg.retry_after_max_s)
-                log.warning("model call failed (%s); retry %d/%d in %.2fs", cause, attempt, self.cfg.max_retries, delay)
+                log.warning("model call failed (%s); retry %d/%d in %.2fs", fault.cause, attempt,
+                            self.cfg.max_retries, delay)
                 self.sleep(delay)
         turn.retries = attempt
         turn.retry_causes = causes
@@ -119,12 +162,14 @@ class LLMClient:
         return turn
 
     # -- one attempt ---------------------------------------------------------------------------------
-    def _request(self, messages: list[dict], tools: list[dict] | None, params: dict) -> dict[str, Any]:
+    def _request(self, messages: list[dict], tools: list[dict] | None, params: dict,
+                 whole: bool = False) -> dict[str, Any]:
         cfg = self.cfg
-        req: dict[str, Any] = {"model": cfg.model, "messages": messages, "stream": cfg.stream}
+        stream = cfg.stream and not whole
+        req: dict[str, Any] = {"model": cfg.model, "messages": messages, "stream": stream}
         if tools:
             req["tools"] = tools
-        if cfg.stream and self._stream_usage:
+        if stream and self._stream_usage:
             req["stream_options"] = {"include_usage": True}
         for name in ("temperature", "top_p", "max_tokens"):
             if getattr(cfg, name) is not None:
@@ -137,9 +182,37 @@ class LLMClient:
         req.update(params)
         return req
 
+    def _permanent(self, fault: Fault, messages: list[dict], tools: list[dict] | None, attempts: int) -> LLMError:
+        """The error for a fault retrying cannot fix (an overflow teaches the client the server's window)."""
+        where = f"model endpoint {self.endpoint} ({self.cfg.model})"
+        if fault.kind == "overflow":
+            over = fault.overflow
+            if over is not None and over.context_window:
+                self._learn_window(over.context_window, "an overflow error")
+            prompt = over.prompt_tokens if over is not None and over.prompt_tokens else None
+            return ContextOverflow(f"{where} says the request is longer than the context window: {fault.cause}",
+                                   cause=fault.cause, status_code=fault.status, attempts=attempts,
+                                   context_window=self.context_window,
+                                   prompt_tokens=prompt or estimate_prompt_tokens(messages, tools))
+        if fault.kind == "unusable":
+            return EndpointUnusable(f"{where} refused the request: {fault.cause}{_HINTS.get(fault.status, '')}",
+                                    cause=fault.cause, status_code=fault.status, attempts=attempts)
+        return LLMError(f"{where} refused the request: {fault.cause}", cause=fault.cause,
+                        status_code=fault.status, attempts=attempts)
+
+    def _ended_early(self, builder: TurnBuilder, what: str) -> Exception:
+        """What a stream that ended without a finish_reason was: an error the server wrote as an `error:` line,
+        a silent refusal (nothing at all, and a clean end), or a cut connection."""
+        if self._error_lines.lines:
+            return StreamError.from_text(self._error_lines.lines[-1])
+        if builder.chunks == 0 and what == ENDED:
+            return SilentStream("the stream ended with no chunks and no reason")
+        return StreamCut(f"{what} after {builder.chunks} chunk(s)")
+
     def _attempt(self, messages: list[dict], tools: list[dict] | None, on_delta: DeltaFn | None,
-                 params: dict) -> AssistantTurn:
-        req = self._request(messages, tools, params)
+                 params: dict, whole: bool = False) -> AssistantTurn:
+        req = self._request(messages, tools, params, whole)
+        self._error_lines.clear()
         builder = TurnBuilder(on_delta, think_open=self.template_opens_think, markup_calls=self.cfg.xml_tool_calls)
         if not req.get("stream"):
             resp = self._openai.chat.completions.create(**req)
@@ -158,12 +231,12 @@ class LLMClient:
         except (httpx.HTTPError, openai.APIConnectionError) as exc:
             reason = exc.__cause__ or exc
             if builder.finish_reason is None:
-                raise StreamCut(f"the connection dropped after {builder.chunks} chunk(s): {reason}") from exc
+                raise self._ended_early(builder, f"the connection dropped ({reason})") from exc
             log.warning("stream dropped after its finish_reason (%s); keeping the turn", reason)
         finally:
             stream.close()
         if builder.finish_reason is None:
-            raise StreamCut(f"the stream ended after {builder.chunks} chunk(s) without a finish_reason")
+            raise self._ended_early(builder, ENDED)
         turn = builder.build(messages, tools)
         if builder.tags.saw_open or builder.tags.saw_close:
             self.template_opens_think = builder.tags.saw_close and not builder.tags.saw_open

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from agent.llm.types import EndpointUnusable
 from common.errors import UserError
 
 DEFAULT_MODEL = "MiniMax-M2"
@@ -44,6 +46,7 @@ class LLMConfig:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0             # longest silence allowed between streamed bytes
     max_retries: int = 6                      # retries after the first attempt
+    retry_window_s: float = 120.0             # longest one call keeps retrying before it reports an outage
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 300.0          # longest Retry-After honoured
@@ -91,7 +94,7 @@ class LLMConfig:
     def validate(self) -> None:
         """Raise UserError on values that cannot work."""
         for name in ("input_price_per_mtok", "output_price_per_mtok", "connect_timeout_s", "read_timeout_s",
-                     "backoff_base_s", "backoff_max_s", "retry_after_max_s"):
+                     "backoff_base_s", "backoff_max_s", "retry_after_max_s", "retry_window_s"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise UserError(f"LLM config {name} must be a number >= 0, got {v!r}")
@@ -101,6 +104,20 @@ class LLMConfig:
             raise UserError(f"LLM config max_retries must be an integer >= 0, got {self.max_retries!r}")
         if not self.model:
             raise UserError("no model named: pass --model NAME or set EVOFORGE_MODEL")
+        cw = self.context_window
+        if cw is not None and (not isinstance(cw, int) or isinstance(cw, bool) or cw <= 0):
+            raise UserError(f"LLM config context_window must be a whole number of tokens > 0, got {cw!r}")
+        if self.base_url is not None:
+            check_base_url(self.base_url)
+
+    def require_endpoint(self) -> str:
+        """The base URL; EndpointUnusable naming the ways to set one when none is configured."""
+        if not self.base_url:
+            raise EndpointUnusable(
+                "no model endpoint is configured: set OPENAI_BASE_URL (e.g. http://localhost:8000/v1), pass "
+                f"--base-url URL, or write `base_url: URL` in {default_config_path()} "
+                "(for OpenAI itself: https://api.openai.com/v1)", cause="no endpoint configured")
+        return self.base_url
 
     def use_reasoning_split(self) -> bool:
         """Whether to ask for reasoning_details (explicit setting, else on for MiniMax's own API)."""
@@ -116,19 +133,54 @@ class LLMConfig:
         return d
 
 
+def check_base_url(url: str) -> None:
+    """EndpointUnusable unless `url` is an http(s) URL with a host (and a valid port)."""
+    example = "write it like http://localhost:8000/v1"
+    if not isinstance(url, str) or any(c.isspace() for c in url):
+        raise EndpointUnusable(f"model base URL {url!r} is not a URL: {example}", cause="malformed base URL")
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise EndpointUnusable(f"model base URL {url!r} is not an http(s) URL with a host (and a valid port): "
+                               f"{example}", cause="malformed base URL")
+
+
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML (.yaml/.yml) or TOML (.toml) LLM config; an optional top-level `llm:` table is unwrapped."""
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read LLM config {path}: {exc.strerror or exc}") from exc
+    if b"\x00" in raw:
+        raise UserError(f"LLM config {path} is not a text file (it holds binary data): give a YAML or TOML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise UserError(f"LLM config {path} is not UTF-8 text (line {line}): save it as UTF-8") from exc
+    try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (OSError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"cannot read LLM config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"LLM config {path} is not valid TOML: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"LLM config {path} is not valid YAML: {_yaml_problem(exc)}") from exc
     data = data or {}
     if not isinstance(data, dict):
         raise UserError(f"LLM config {path} must be a mapping of keys to values")
     if isinstance(data.get("llm"), dict):
         data = data["llm"]
     return dict(data)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: what is wrong and its line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{what}"
 
 
 def _model_settings(values: dict[str, Any], model: str) -> dict[str, Any]:

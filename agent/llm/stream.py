@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.llm.pricing import estimate_prompt_tokens, estimate_tokens
+from agent.llm.retry import StreamError
 from agent.llm.thinking import ThinkTagStream, details_text, merge_reasoning_details, split_think_tags
 from agent.llm.types import AssistantTurn, ToolCall, Usage
 from agent.llm.xml_tools import FORMAT as MARKUP_FORMAT
@@ -83,9 +84,11 @@ class TurnBuilder:
 
     # -- streaming -------------------------------------------------------------------------------
     def feed(self, chunk: Any) -> None:
-        """Fold one chat.completion.chunk into the turn."""
+        """Fold one chat.completion.chunk into the turn; StreamError for an error chunk (vLLM's `object: error`)."""
         self.chunks += 1
         f = _fields(chunk)
+        if f.get("object") == "error" and not f.get("choices"):
+            raise StreamError.from_text(json.dumps({k: v for k, v in f.items() if k != "object"}, default=str))
         self.model = f.get("model") or self.model
         usage = f.get("usage")
         if usage is not None and _get(usage, "prompt_tokens") is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.errors import UserError
+
 THINKING_FORMATS = ("think_tags", "reasoning_content", "reasoning_details")
 
 
@@ -24,16 +26,36 @@ class BudgetExceeded(LLMError):
     """The client's own money or token cap (LLMConfig.max_cost_usd / max_total_tokens) is spent."""
 
 
-class EndpointUnusable(LLMError):
-    """Retrying cannot help: bad credentials (401/403), a malformed base URL, no endpoint configured."""
+class EndpointUnusable(LLMError, UserError):
+    """Retrying cannot help: bad credentials (401/403), a malformed base URL, no endpoint configured.
+
+    Also a UserError: where nothing catches it first, the CLI prints it as one `error:` line.
+    """
 
 
 class ContextOverflow(LLMError):
-    """The request is longer than the model's context window: compact the history instead of resending it."""
+    """The request is longer than the model's context window: compact the history instead of resending it.
+
+    `context_window` and `prompt_tokens` are the server's numbers when its message gave them (else None).
+    """
+
+    def __init__(self, message: str, *, context_window: int | None = None, prompt_tokens: int | None = None,
+                 **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.context_window = context_window
+        self.prompt_tokens = prompt_tokens
 
 
 class EndpointDown(LLMError):
-    """An outage: the endpoint stayed down, rate-limited or timing out through the retry window; try again later."""
+    """An outage: the endpoint stayed down, rate-limited or timing out through the retry window; try again later.
+
+    `retry_after_s` is how long the server asked callers to wait (429/503 Retry-After), when it said.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
+        kw.setdefault("retryable", True)
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass

@@ -14,6 +14,18 @@ class LLMPolicy:
 
     def __init__(self, client, tools: list[dict], on_delta: Callable[[str, str], None] | None = None) -> None:
         self.client, self.tools, self.on_delta = client, tools, on_delta
+        self._window: int | None = None
+
+    @property
+    def context_window(self) -> int | None:
+        """The model's context window, read by compaction: the smallest of the client's (configured or stated
+        by the server, learnt as it goes) and any set here."""
+        known = [w for w in (self.client.context_window, self._window) if w]
+        return min(known) if known else None
+
+    @context_window.setter
+    def context_window(self, tokens: int | None) -> None:
+        self._window = tokens
 
     def __call__(self, state: dict):
         """One model turn."""
