@@ -711,7 +711,7 @@ class DocEnv:
             lines.append(cmd.script)
         return "set -eo pipefail\n" + "\n".join(lines) + "\n" if lines else None
 
-    def run_doc(self, path: Path, slow: bool = False, timeout: float = 900) -> list[str]:
+    def run_doc(self, path: Path, slow: bool = False, timeout: float = 600) -> list[str]:
         """Run every runnable command of a document, block by block; a failing block is a problem."""
         docker = docker_answers()
         problems = []
