@@ -281,7 +281,8 @@ def is_placeholder(token: str) -> bool:
         return True
     if "|" in token or ALT in token or re.search(r"<[a-z][\w-]*>", token):
         return True
-    return bool(PLACEHOLDER.match(token)) and token not in {"-"}
+    value = token.split("=", 1)[1] if "=" in token and not token.startswith("-") else token
+    return bool(PLACEHOLDER.match(value))
 
 
 def check_evoforge(args: list[str], where: str, synopsis: bool) -> list[str]:

@@ -144,6 +144,7 @@ def test_checker_checks_python_imports_and_config_examples(tmp_path: Path) -> No
 def test_synopsis_tags_and_suite_commands_are_not_run() -> None:
     block = Block(Path("doc.md"), 1, "bash", [
         "evoforge tasks list", "evoforge runs show RUN_ID", "pytest -q tests/test_docs.py",
+        "python -m tasks.mle_lite.reference_field --seeds SEED", "evoforge train x.yaml --set rl.lr=LR",
         "evoforge train trainer/configs/gpu_small.yaml  # [gpu]", "evoforge tasks list --json  # [slow]",
         "cat > x.json <<'EOF'", "{}", "EOF",
     ])
