@@ -53,6 +53,7 @@ EXTERNAL = {
     "printf", "export", "unset", "set", "sleep", "kill", "true", "false", "test", "[", "wc", "sort", "uniq", "jq",
     "curl", "docker", "nvidia-smi", "tensorboard", "vllm", "pip", "git", "env", "tee", "touch", "chmod", "find",
     "xargs", "du", "df", "diff", "ollama", "ruff", "uptime", "nproc", "wait", "time", "timeout", "watch", "less",
+    "nice",
 }
 KEYWORDS = {"until", "while", "do", "done", "if", "then", "else", "elif", "fi", "!", "{", "}"}
 # Modules that expose the evoforge CLI (or one of its commands) as `python -m MODULE`.
@@ -417,6 +418,10 @@ def check_pytest(args: list[str], where: str) -> list[str]:
         if tok.startswith("-") or is_placeholder(tok):
             continue
         path = tok.split("::")[0]
+        if re.search(r"[*?\[]", path):
+            if not list(ROOT.glob(path)):
+                problems.append(f"{where}: pytest: {path} matches no file")
+            continue
         if ("/" in path or path.endswith(".py")) and not (ROOT / path).exists():
             problems.append(f"{where}: pytest: {path} does not exist")
     return problems

@@ -112,6 +112,7 @@ def test_checker_accepts_real_commands(tmp_path: Path) -> None:
     ("python bench/no_such_bench.py", "no such file"),
     ("evoforge train trainer/configs/no_such.yaml", "trainer/configs/no_such.yaml does not exist"),
     ("pytest -q tests/test_no_such.py", "tests/test_no_such.py does not exist"),
+    ("pytest -q tests/test_no_such_*.py", "matches no file"),
     ("scripts/docker-engine.sh --no-such-option", "no option --no-such-option"),
     ("evoforg tasks list", "unknown program 'evoforg'"),
     ("evoforge tasks list   # [sloow]", "unknown tag"),
