@@ -16,8 +16,8 @@ from common import paths
 from common.errors import UserError
 
 LOCAL_CAVEAT = (
-    "The local sandbox is weaker isolation: commands can read anything your user can. "
-    "Use --sandbox docker where a Docker engine is available."
+    "unsafe-local runs commands without isolation (they can read anything your user can); "
+    "auto never picks it."
 )
 runs_app = typer.Typer(help="List, inspect and remove run records (runs/<run-id>/), training runs included.",
                        no_args_is_help=True, rich_markup_mode=None)
@@ -112,8 +112,19 @@ def run(
     replay_run: str = typer.Option(None, "--replay-run", metavar="RUN",
                                    help="replay: the run whose model turns are re-issued.",
                                    autocompletion=complete_run_id),
-    sandbox: str = typer.Option("auto", "--sandbox", metavar="docker|local|auto",
-                                help="Where commands run (auto: docker where available). " + LOCAL_CAVEAT),
+    sandbox: str = typer.Option("auto", "--sandbox", metavar="docker|local|unsafe-local|auto",
+                                help="Where commands run: docker, local (bubblewrap), unsafe-local, or auto (docker, "
+                                     "else local). " + LOCAL_CAVEAT),
+    memory_mb: int = typer.Option(None, "--memory-mb", metavar="MB", help="Sandbox memory limit (default: scaffold "
+                                  "policy)."),
+    cpus: float = typer.Option(None, "--cpus", metavar="N", help="Sandbox CPU limit (default: scaffold policy)."),
+    pids: int = typer.Option(None, "--pids", metavar="N", help="Sandbox process limit (default: scaffold policy)."),
+    disk_mb: int = typer.Option(None, "--disk-mb", metavar="MB", help="Workspace disk limit (default: scaffold "
+                                "policy)."),
+    command_timeout: float = typer.Option(None, "--command-timeout", metavar="S",
+                                          help="Longest one command may run, in seconds (default: scaffold policy)."),
+    gpus: bool = typer.Option(None, "--gpus/--no-gpus", help="Pass NVIDIA GPUs into the sandbox (default: where "
+                                                            "present)."),
     max_turns: int = typer.Option(None, "--max-turns", metavar="N",
                                   help="End after N model turns (default: the scaffold's max_turns)."),
     budget_tokens: int = typer.Option(None, "--budget-tokens", metavar="N", help="End after N tokens (every model "
@@ -131,7 +142,7 @@ def run(
 ) -> None:
     """Work one competition end to end: tools in a sandbox, graded submission, reflection into memory.
 
-    The local sandbox is weaker isolation: commands can read anything your user can.
+    unsafe-local runs commands without isolation: they can read anything your user can.
     Ctrl-C stops the run; `evoforge resume RUN_ID` continues it.
     """
     from agent.graph.budgets import Budgets
@@ -139,8 +150,11 @@ def run(
     from agent.graph.spec import RunSpec, resolve_policy
 
     chosen, why = resolve_policy(policy, model, base_url, config, replay_run)
+    limits = {"memory_mb": memory_mb, "cpus": cpus, "pids": pids, "disk_mb": disk_mb,
+              "command_timeout_s": command_timeout, "gpus": gpus}
     spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
-                   sandbox=sandbox, run_id=run_id or "",
+                   sandbox=sandbox, sandbox_limits={k: v for k, v in limits.items() if v is not None},
+                   run_id=run_id or "",
                    budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
     _reap_leftover_sandboxes()
     created: list[str] = []
@@ -164,8 +178,7 @@ def resume(
 ) -> None:
     """Continue a run that was stopped or killed, from its last completed step.
 
-    The run keeps its sandbox kind; the local sandbox is weaker isolation: commands can read
-    anything your user can.
+    The run keeps its sandbox kind and limits; unsafe-local runs commands without isolation.
     """
     from agent.graph.runner import is_finished, resume_run
     from agent.runstore import RunStore
@@ -223,7 +236,7 @@ def _counts(events: list[dict]) -> dict[str, int]:
     return counts
 
 
-SHOWN = ("run_id", "task", "policy", "model", "sandbox", "scaffold_commit", "created", "updated", "stop_reason",
+SHOWN = ("run_id", "task", "policy", "model", "sandbox", "sandbox_isolation", "sandbox_limits", "scaffold_commit", "created", "updated", "stop_reason",
          "stop_kind", "score", "medal", "valid", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s", "budgets",
          "paused_since", "pause_cause", "error")
 OPTIONAL = ("paused_since", "pause_cause", "error")   # shown only when set

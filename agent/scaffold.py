@@ -9,6 +9,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from agent.sandbox.limits import check_spec
 from common import paths
 from common.errors import UserError
 from common.yamlfile import load_yaml
@@ -44,6 +45,7 @@ class Policy:
     output_limit_bytes: int = 20000
     outage_wait_s: float = 5.0          # first wait after the model endpoint is found down; doubles each try
     outage_wait_max_s: float = 300.0    # longest wait between tries
+    sandbox: dict[str, Any] = field(default_factory=dict)   # resource limits (agent.sandbox.limits); absent = auto
 
 
 @dataclass
@@ -114,6 +116,7 @@ def load_policy(path: Path) -> Policy:
         output_limit_bytes=_field(path, tools, "output_limit_bytes", int, d.output_limit_bytes, *pos),
         outage_wait_s=float(_field(path, outage, "wait_s", float, d.outage_wait_s, *pos)),
         outage_wait_max_s=float(_field(path, outage, "wait_max_s", float, d.outage_wait_max_s, *pos)),
+        sandbox=check_spec(data.get("sandbox"), f"{path}: sandbox"),
     )
 
 

@@ -1,34 +1,67 @@
 #!/usr/bin/env bash
-# Build the evoforge sandbox image locally from Debian packages, with no registry:
-#   debootstrap --variant=minbase --include=<agent/sandbox/image-packages.txt> bookworm DIR
-#   tar -C DIR -c . | docker import - evoforge-sandbox:<version>-<hash of the package list>
-# Idempotent: does nothing when the tag already exists. Needs root (debootstrap) and a reachable engine.
-# Usage: scripts/build-sandbox-image.sh [--tag] [--force]
-#   --tag    print the image tag and exit
-#   --force  rebuild even when the tag exists
-# Env: EVOFORGE_DEBIAN_MIRROR (default http://deb.debian.org/debian), EVOFORGE_DEBIAN_SUITE (default bookworm).
+# Build the evoforge sandbox from Debian packages, with no registry: one Debian root filesystem,
+#   debootstrap --variant=minbase --include=<agent/sandbox/image-packages.txt> bookworm ROOTFS
+# kept at ~/.cache/evoforge/rootfs/<tag> (EVOFORGE_ROOTFS overrides) for the bubblewrap sandbox, which
+# binds it read-only as /, and imported into Docker as the image of the docker sandbox:
+#   tar -C ROOTFS -c . | docker import - evoforge-sandbox:<version>-<hash of the package list>
+# So both sandboxes run the same Python stack. Idempotent: what exists is kept; a missing rootfs is
+# exported from an existing image (seconds) before debootstrap is tried; without a Docker engine only
+# the rootfs is built. Needs root for debootstrap.
+# Usage: scripts/build-sandbox-image.sh [--tag] [--rootfs] [--force]
+#   --tag     print the image tag and exit
+#   --rootfs  print the rootfs folder and exit
+#   --force   rebuild both even when they exist
+# Env: EVOFORGE_DEBIAN_MIRROR (default http://deb.debian.org/debian), EVOFORGE_DEBIAN_SUITE (default bookworm),
+#      EVOFORGE_ROOTFS (where the rootfs is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG_FILE=agent/sandbox/image-packages.txt
 VERSION=2   # keep in step with IMAGE_VERSION in agent/sandbox/image.py
 HASH=$(sha256sum "$PKG_FILE" | cut -c1-12)
-TAG="evoforge-sandbox:${VERSION}-${HASH}"
+TAG="${EVOFORGE_SANDBOX_IMAGE:-evoforge-sandbox:${VERSION}-${HASH}}"
+ROOTFS="${EVOFORGE_ROOTFS:-$HOME/.cache/evoforge/rootfs/${TAG//:/-}}"
 force=0
 for arg in "$@"; do
   case "$arg" in
     --tag) echo "$TAG"; exit 0 ;;
+    --rootfs) echo "$ROOTFS"; exit 0 ;;
     --force) force=1 ;;
-    *) echo "usage: $0 [--tag] [--force]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--tag] [--rootfs] [--force]" >&2; exit 2 ;;
   esac
 done
 log() { echo "build-sandbox-image: $*" >&2; }
 
-if ! docker version >/dev/null 2>&1; then
-  log "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-default}); run scripts/docker-engine.sh first"
-  exit 1
+engine=0
+if command -v docker >/dev/null && docker version >/dev/null 2>&1; then
+  engine=1
+else
+  log "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-default}); building only the rootfs (run scripts/docker-engine.sh for the image)"
 fi
-if [ "$force" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
-  log "$TAG already exists"
+have_image() { [ "$engine" = 1 ] && docker image inspect "$TAG" >/dev/null 2>&1; }
+have_rootfs() { [ -f "$ROOTFS/etc/evoforge-sandbox-image" ] && [ "$(cat "$ROOTFS/etc/evoforge-sandbox-image")" = "$TAG" ]; }
+import_image() {
+  tar --numeric-owner -C "$ROOTFS" -c . | docker import \
+    --change 'WORKDIR /workspace' --change 'ENV LANG=C.UTF-8 PYTHONUNBUFFERED=1' \
+    --change "LABEL org.evoforge.sandbox=$TAG" - "$TAG" >/dev/null
+  log "imported $TAG from $ROOTFS ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+if [ "$force" = 0 ] && have_rootfs && { [ "$engine" = 0 ] || have_image; }; then
+  log "$TAG and its rootfs $ROOTFS already exist"
+  exit 0
+fi
+if [ "$force" = 0 ] && ! have_rootfs && have_image; then   # an image built before rootfs were kept: export it
+  mkdir -p "$(dirname "$ROOTFS")"
+  tmp=$(mktemp -d "$ROOTFS.tmp.XXXXXX") && chmod 755 "$tmp"
+  cid=$(docker create "$TAG" true)
+  docker export "$cid" | tar --numeric-owner -C "$tmp" -x
+  docker rm "$cid" >/dev/null
+  echo "$TAG" >"$tmp/etc/evoforge-sandbox-image"
+  rm -rf "$ROOTFS" && mv "$tmp" "$ROOTFS"
+  log "exported the rootfs of $TAG to $ROOTFS"
+  exit 0
+fi
+if [ "$force" = 0 ] && have_rootfs; then
+  import_image
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -74,8 +107,9 @@ grep -q '^sandbox:' "$root/etc/passwd" || {
 }
 mkdir -p "$root/workspace" "$root/data"
 echo "$TAG" >"$root/etc/evoforge-sandbox-image"
-
-tar --numeric-owner -C "$root" -c . | docker import \
-  --change 'WORKDIR /workspace' --change 'ENV LANG=C.UTF-8 PYTHONUNBUFFERED=1' \
-  --change "LABEL org.evoforge.sandbox=$TAG" - "$TAG" >/dev/null
-log "built $TAG in $(( $(date +%s) - start ))s ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
+mkdir -p "$(dirname "$ROOTFS")"
+rm -rf "$ROOTFS" && mv "$root" "$ROOTFS"
+log "built the rootfs $ROOTFS in $(( $(date +%s) - start ))s"
+if [ "$engine" = 1 ]; then
+  import_image
+fi

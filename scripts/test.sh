@@ -7,5 +7,7 @@ if [ -x scripts/docker-engine.sh ]; then
   # Prints `export DOCKER_HOST=...` for an engine it found or started; builds the sandbox image.
   eval "$(./scripts/docker-engine.sh --print-env)" || echo "warning: no Docker engine; docker tests will be skipped" >&2
 fi
+# The local (bubblewrap) sandbox runs on the image's rootfs; without an engine this builds only that.
+./scripts/build-sandbox-image.sh >/dev/null || echo "warning: no sandbox rootfs; the local sandbox falls back to host folders" >&2
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"

@@ -326,7 +326,7 @@ def test_help_shows_flags_without_a_value_placeholder(env, cmd):
 @pytest.mark.parametrize("cmd", ["run", "resume"])
 def test_help_states_the_local_sandbox_caveat_and_exit_codes(env, cmd):
     text = " ".join(evo(cmd, "--help").stdout.split())
-    assert "commands can read anything your user can" in text and "Exit status: 0" in text
+    assert "unsafe-local runs commands without isolation" in text and "Exit status: 0" in text
 
 
 # -- doctor ----------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_gpus_without_gpu_host_is_a_no_op(tmp_path):
     if host_has_nvidia_gpu():
         pytest.skip("this host has an NVIDIA GPU; the no-GPU fallback does not apply")
     ws, public, _ = layout(tmp_path)
-    sb = make_sandbox("docker", ws, public, limits=small_limits(), gpus=True)
+    sb = make_sandbox("docker", ws, public, limits=small_limits(gpus=True))
     try:
         assert sb.exec("echo ok").output == "ok\n"
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -42,8 +41,3 @@ def open_sandbox(kind: str, root: Path, **limits):
         require_docker()
     ws, public, private = layout(root)
     return make_sandbox(kind, ws, public, limits=small_limits(**limits)), ws, public, private
-
-
-def is_root() -> bool:
-    """True when tests run as root (RLIMIT_NPROC does not bind root)."""
-    return os.getuid() == 0

@@ -21,9 +21,9 @@ EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 
 
 def _client():
-    from agent.sandbox.docker_sandbox import _client as docker_client
+    from agent.sandbox.engine import client
 
-    return docker_client()
+    return client()
 
 
 def _dead_owner() -> dict[str, str]:

@@ -392,10 +392,46 @@ def test_mlebench_layout_grades_with_its_own_grade_fn(tmp_path, monkeypatch, no_
     report = grade_file(comp, tmp_path / "perfect.csv")
     assert report.to_dict() == {"valid": True, "error": None, "score": 1.0, "medal": "gold", "above_median": True}
     bad = grade_file(comp, tmp_path / "short.csv")
-    assert not bad.valid and "same length" in bad.error
+    assert not bad.valid and "wrong row count" in bad.error
     assert validate_file(comp, comp.sample_submission_path) is None
     with pytest.raises(UserError, match="did you mean mlebench:aerial-cactus-identification"):
         get_competition("mlebench:aerial-cactus-identificatio", mlebench_dir=data)
+
+
+def test_mlebench_validation_uses_only_public_information(tmp_path, monkeypatch, no_mlebench_modules):
+    repo, data = make_mlebench_fixture(tmp_path)
+    cid = "aerial-cactus-identification"
+    grade = repo / "mlebench" / "competitions" / cid / "grade.py"
+    # a grader that quotes the private answers when it rejects a file, and records that it ran
+    grade.write_text(MLEBENCH_GRADE.replace(
+        "    if len(submission) != len(answers):",
+        "    open(__file__ + '.ran', 'w').write('1')\n"
+        "    if submission['has_cactus'].max() > 0.99:\n"
+        "        raise InvalidSubmissionError('answers were ' + answers.to_csv(index=False))\n"
+        "    if len(submission) != len(answers):"))
+    monkeypatch.syspath_prepend(str(repo))
+    comp = get_competition(f"mlebench:{cid}", mlebench_dir=data)
+    private = (data / cid / "prepared" / "private" / "test.csv").read_text().splitlines()[1]
+    sample = pd.read_csv(comp.sample_submission_path)
+    cases = {
+        "ok.csv": sample,
+        "short.csv": sample.iloc[:-1],
+        "cols.csv": sample.rename(columns={"has_cactus": "cactus"}),
+        "dup.csv": pd.concat([sample.iloc[:-1], sample.iloc[:1]]),
+        "text.csv": sample.assign(has_cactus="yes"),
+        "quotes.csv": sample.assign(has_cactus=1.0),
+    }
+    msgs = {}
+    for name, frame in cases.items():
+        frame.to_csv(tmp_path / name, index=False)
+        msgs[name] = validate_file(comp, tmp_path / name)
+    assert msgs["ok.csv"] is None and msgs["quotes.csv"] is None
+    assert "wrong row count" in msgs["short.csv"] and "missing column(s) 'has_cactus'" in msgs["cols.csv"]
+    assert "duplicate" in msgs["dup.csv"] and "finite numbers" in msgs["text.csv"]
+    assert not Path(str(grade) + ".ran").exists()                     # validation never ran the grader
+    report = grade_file(comp, tmp_path / "quotes.csv")                 # grading does, outside the sandbox
+    assert Path(str(grade) + ".ran").exists()
+    assert not report.valid and "grader rejected" in report.error and private not in report.error
 
 
 def test_mlebench_without_the_package_says_what_is_missing(tmp_path, monkeypatch):

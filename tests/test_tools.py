@@ -6,8 +6,10 @@ import os
 import pytest
 
 from agent.graph.sandboxes import open_sandbox
+from agent.sandbox import Limits
 from agent.scaffold import load_scaffold
-from agent.tools import TOOLS, ToolContext, ToolError, resolve_path, run_tool, tool_schemas, truncate
+from agent.tools import TOOLS, ToolContext, ToolError, run_tool, tool_schemas, truncate
+from agent.tools.confine import locate
 from agent.tools.logs import summarize_jsonl
 
 
@@ -18,7 +20,7 @@ def ctx(tmp_path):
         d.mkdir()
     (pub / "train.csv").write_text("id,x\n1,2\n")
     (priv / "answers.csv").write_text("id,y\n1,SECRET\n")
-    sb = open_sandbox("local", ws, pub)
+    sb = open_sandbox("local", ws, pub, limits=Limits(memory_mb=1024))
     c = ToolContext(sandbox=sb, workspace=ws, public=pub, memory_path=tmp_path / "MEMORY.md")
     yield c
     sb.close()
@@ -29,17 +31,17 @@ def specs():
     return load_scaffold(known_tools=set(TOOLS)).tools
 
 
-def test_paths_map_views_and_refuse_escapes(ctx, tmp_path):
-    assert resolve_path(ctx, "/data/train.csv") == (tmp_path / "pub" / "train.csv").resolve()
-    assert resolve_path(ctx, "a/b.txt", write=True) == (tmp_path / "ws" / "a" / "b.txt").resolve()
+def test_paths_map_views_and_refuse_escapes(ctx, tmp_path, specs):
+    assert locate(ctx, "/data/train.csv").host == (tmp_path / "pub" / "train.csv").resolve()
+    assert locate(ctx, "a/b.txt", write=True).host == (tmp_path / "ws" / "a" / "b.txt").resolve()
     for bad in ("/data/../private/answers.csv", "../private/answers.csv", "/etc/passwd", str(tmp_path / "private")):
         with pytest.raises(ToolError):
-            resolve_path(ctx, bad)
+            locate(ctx, bad)
     os.symlink(tmp_path / "private", tmp_path / "ws" / "link")
-    with pytest.raises(ToolError, match="outside"):
-        resolve_path(ctx, "link/answers.csv")
+    rec = run_tool(ctx, specs, "read_file", {"path": "link/answers.csv"})
+    assert rec["exit_code"] == 1 and "symbolic link" in rec["output"] and "SECRET" not in rec["output"]
     with pytest.raises(ToolError, match="read-only"):
-        resolve_path(ctx, "/data/new.csv", write=True)
+        locate(ctx, "/data/new.csv", write=True)
 
 
 def test_escape_attempt_is_an_observation_without_the_secret(ctx, specs):

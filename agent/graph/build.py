@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from agent.llm.types import AssistantTurn, BudgetExceeded, ContextOverflow, Endp
 from agent.runstore import Emitter, RunStore, now_iso
 from agent.scaffold import Scaffold
 from agent.tools import ToolContext, is_read_only, run_tool
+from agent.tools.confine import take_auto_submission
 
 MAX_OVERFLOWS = 4   # consecutive context overflows, each followed by a compaction, before the run stops
 
@@ -267,8 +267,7 @@ def finish(ctx: RunContext, state: AgentState) -> dict:
     sub = store.submission_path
     if not sub.exists():
         candidate = ctx.tool_ctx.workspace / "submission.csv"
-        if candidate.is_file():
-            shutil.copyfile(candidate, sub)
+        if take_auto_submission(ctx.tool_ctx.workspace, sub):   # a regular file of the workspace only
             em.emit("submission", path=str(sub), source=str(candidate), valid=None, error=None, auto=True)
     if sub.exists():
         report = ctx.task.grade(sub)

@@ -26,6 +26,9 @@ from agent.graph.spec import CUSTOM, RunSpec
 from agent.graph.state import AgentState, initial_state
 from agent.graph.task import Task, load_task
 from agent.runstore import LIVE, Emitter, RunStore, new_run_id, now_iso
+from agent.sandbox import pick_kind
+from agent.sandbox.describe import describe
+from agent.sandbox.limits import check_spec, limits_record, resolve_limits
 from agent.scaffold import Scaffold, load_scaffold
 from agent.tools import TOOLS, ToolContext, tool_schemas
 from common import paths
@@ -83,9 +86,9 @@ def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink |
 
 def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy,
              sink: Sink | None) -> tuple[RunContext, Any]:
-    """The nodes' context, with the sandbox opened over the run's workspace."""
-    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id,
-                           timeout_s=scaffold.policy.default_timeout_s)
+    """The nodes' context, with the sandbox opened over the run's workspace (with the limits the run recorded)."""
+    limits = resolve_limits(spec.sandbox_limits or scaffold.policy.sandbox, store.workspace)
+    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits)
     mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            submission_dest=store.submission_path, memory_path=mem)
@@ -96,7 +99,7 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
 
 def _first_state(spec: RunSpec, scaffold: Scaffold, task: Task, sandbox: Any) -> AgentState:
     system = scaffold.render("system", data_dir=sandbox.data_path, workspace=sandbox.workspace_path,
-                             max_turns=spec.budgets.max_turns)
+                             max_turns=spec.budgets.max_turns, environment=describe(sandbox))
     start = scaffold.render("start", task_id=spec.task, description=task.description(),
                             submission_format=task.submission_format(), data_dir=sandbox.data_path,
                             memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")
@@ -118,19 +121,23 @@ def start_run(spec: RunSpec, *, sink: Sink | None = None, on_delta: DeltaFn | No
     spec.validate()
     scaffold = load_scaffold(known_tools=set(TOOLS))
     check_memory_file(paths.memory_file())
+    pick_kind(spec.sandbox)             # unknown, or not usable here: one line, before any record is made
     task = load_task(spec.task)
     policy, model = (policy_impl, None) if policy_impl is not None else _make_policy(spec, task, scaffold, on_delta)
     spec = replace(spec, model=model or spec.model, run_id=spec.run_id or new_run_id(spec.task),
                    budgets=spec.budgets.with_turn_cap(scaffold.policy.max_turns), scaffold_commit=scaffold.commit,
-                   scaffold_dir=str(scaffold.root), created=now_iso())
+                   scaffold_dir=str(scaffold.root), created=now_iso(),
+                   sandbox_limits=limits_record(resolve_limits(
+                       {**scaffold.policy.sandbox, **check_spec(spec.sandbox_limits, "sandbox limits")}, paths.runs_dir())))
     store = RunStore.create(spec.run_id)
     try:
         ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
         try:
             state = _first_state(spec, scaffold, task, sandbox)
             (store.root / "initial_state.json").write_text(json.dumps(state))
-            store.write_meta({**spec.to_meta(), "status": "running", "sandbox": sandbox.kind, "turns": 0,
-                              "tokens": 0, "cost_usd": 0.0, **_owner()})
+            store.write_meta({**spec.to_meta(), "status": "running", "sandbox": sandbox.kind,
+                              "sandbox_isolation": sandbox.isolation, "turns": 0, "tokens": 0, "cost_usd": 0.0,
+                              **_owner()})
         except BaseException:
             sandbox.close()
             raise

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def open_sandbox(kind: str, workspace: Path, public: Path, name: str | None = None, timeout_s: float = 600.0):
-    """make_sandbox(kind, …) with the scaffold's default command timeout.
+def open_sandbox(kind: str, workspace: Path, public: Path, name: str | None = None, limits=None):
+    """make_sandbox(kind, …) with the run's resolved limits (agent.sandbox.Limits; None = the defaults).
 
-    SandboxError (no engine, no image) is a UserError, so the CLI prints it as one line.
+    SandboxError (no engine, no image, no bwrap) is a UserError, so the CLI prints it as one line.
     """
-    from agent.sandbox import Limits, make_sandbox
+    from agent.sandbox import make_sandbox
 
-    return make_sandbox(kind, workspace=workspace, public=public, limits=Limits(timeout_s=timeout_s), name=name)
+    return make_sandbox(kind, workspace=workspace, public=public, limits=limits, name=name)

@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.graph.budgets import Budgets
 from agent.runstore import check_run_id
+from agent.sandbox.limits import check_spec
 from common.errors import UserError
 from common.yamlfile import load_yaml
 
@@ -29,6 +30,8 @@ class RunSpec:
     config_file: str | None = None     # llm: the model client's config file
     replay_run: str | None = None      # replay: the run whose model turns are re-issued
     sandbox: str = "auto"              # as asked; meta's `sandbox` is the kind that was opened
+    sandbox_limits: dict[str, Any] = field(default_factory=dict)  # overrides of the scaffold's (agent.sandbox.limits);
+    #                                    at start: every limit, resolved for this machine (resume reads them back)
     budgets: Budgets = field(default_factory=Budgets)
     run_id: str = ""                   # at start: a generated id when none is given
     scaffold_commit: str = ""          # at start
@@ -56,6 +59,7 @@ class RunSpec:
                 raise UserError(f"{name} must be > 0, got {value}")
         if self.config_file:
             check_config_file(Path(self.config_file))
+        check_spec(self.sandbox_limits, "sandbox limits")
 
     def to_meta(self) -> dict[str, Any]:
         """The spec as meta.json holds it (flat keys; the asked sandbox as `sandbox_requested`)."""
@@ -67,7 +71,7 @@ class RunSpec:
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> RunSpec:
         """The spec recorded in meta.json (records of older versions included: missing keys get defaults)."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"sandbox", "budgets"}
+        names = {f.name for f in dataclasses.fields(cls)} - {"sandbox", "budgets"}   # sandbox_limits: a dict
         values = {k: meta[k] for k in names if meta.get(k) is not None}
         return cls(**values, sandbox=meta.get("sandbox_requested") or "auto",
                    budgets=Budgets.from_dict(meta.get("budgets")))

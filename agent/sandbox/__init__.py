@@ -1,4 +1,5 @@
-"""Sandboxes that run the agent's commands: `docker` (a locked-down container) and `local` (a subprocess).
+"""Sandboxes that run the agent's commands: `docker` (a locked-down container), `local` (a bubblewrap
+container on this host) and `unsafe-local` (plain processes, no isolation, explicit only).
 
     sb = make_sandbox("auto", workspace=ws, public=public_dir)
     r = sb.exec("python train.py", timeout=60)   # ExecResult(exit_code, output, timed_out, duration_s, killed_reason)
@@ -8,10 +9,10 @@
 from __future__ import annotations
 
 from agent.sandbox.base import ExecResult, Limits, Sandbox, SandboxError
-from agent.sandbox.factory import docker_available, make_sandbox
-from agent.sandbox.local import WEAKER_ISOLATION, LocalSandbox
+from agent.sandbox.factory import KINDS, docker_available, local_available, make_sandbox, pick_kind
+from agent.sandbox.unsafe_local import UNSAFE_WARNING
 
 __all__ = [
-    "ExecResult", "Limits", "LocalSandbox", "Sandbox", "SandboxError", "WEAKER_ISOLATION",
-    "docker_available", "make_sandbox",
+    "KINDS", "ExecResult", "Limits", "Sandbox", "SandboxError", "UNSAFE_WARNING",
+    "docker_available", "local_available", "make_sandbox", "pick_kind",
 ]

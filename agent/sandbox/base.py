@@ -20,14 +20,21 @@ class SandboxError(UserError):
 
 @dataclass
 class Limits:
-    """Resource limits applied to every command of a sandbox."""
+    """Resource limits of a sandbox, applied to every command (see agent.sandbox.limits for configuring them)."""
 
-    memory_mb: int = 4096          # docker: cgroup memory (no swap); local: RLIMIT_AS (address space)
-    cpus: float = 2.0              # docker: nano_cpus; both: thread counts of BLAS/OpenMP
-    pids: int = 512                # docker: pids_limit; local: RLIMIT_NPROC where safe (non-root)
-    timeout_s: float = 600.0       # default per-command wall-clock timeout
+    memory_mb: int = 4096          # docker: cgroup memory (no swap); local: cgroup memory, else RLIMIT_AS
+    cpus: float = 2.0              # docker: nano_cpus; local: cgroup CPU quota; both: BLAS/OpenMP thread counts
+    pids: int = 512                # docker: pids_limit; local: pids cgroup, else RLIMIT_NPROC in the user namespace
+    timeout_s: float = 3600.0      # wall-clock time a command may run at most (a tool asking for more gets this)
+    disk_mb: int = 20480           # workspace disk use (quota watchdog); 0 = unlimited
+    gpus: bool = False             # pass NVIDIA GPUs through where the host has them
     output_limit_bytes: int = 1_000_000  # output kept per command (head + tail, the cut stated)
-    file_size_mb: int = 16384      # local: RLIMIT_FSIZE (largest file a command may write)
+    file_size_mb: int = 16384      # RLIMIT_FSIZE: the largest file a command may write (capped by disk_mb)
+    tmp_mb: int = 512              # size of the sandbox's /tmp (and /dev/shm) tmpfs, counted as memory
+
+    def command_timeout(self, requested: float | None) -> float:
+        """The timeout a command gets: what the tool asked for, at most timeout_s."""
+        return float(self.timeout_s if requested is None else min(float(requested), self.timeout_s))
 
 
 @dataclass
@@ -38,16 +45,18 @@ class ExecResult:
     output: str
     timed_out: bool
     duration_s: float
-    killed_reason: str | None = None   # "timeout", "out of memory", "pids limit", ...
+    killed_reason: str | None = None   # "timeout", "out of memory", "pids limit", "disk limit", ...
 
 
 @runtime_checkable
 class Sandbox(Protocol):
     """A place to run bash commands against a workspace (read-write) and public data (read-only)."""
 
-    kind: str
+    kind: str             # "docker", "local" (bubblewrap) or "unsafe-local"
+    isolation: str        # one line: what isolates the commands (for the agent's prompt and the run record)
     data_path: str
     workspace_path: str
+    limits: Limits
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         """Run `bash -c command` in the workspace and return what happened."""

@@ -3,8 +3,10 @@
 The container has no network, capped memory (no swap), CPUs and process count, a read-only
 root filesystem (a small tmpfs at /tmp), no capabilities and no-new-privileges. Only two host
 folders are mounted: the public data at /data (read-only) and the workspace at /workspace.
-Each command runs in its own session inside the container; a timeout kills that whole tree,
-and whatever a command leaves running (background children) is killed when it returns.
+Each command runs in its own session inside the container; a timeout kills that whole tree, and
+when a command returns every process of the container but its init and keeper is killed, so
+nothing a command started (background jobs, `setsid`, double forks) outlives it. The workspace
+disk quota watchdog (agent.sandbox.quota) stops a command that fills the workspace.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import threading
 import time
 from pathlib import Path
 
-import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import DeviceRequest
 
@@ -31,30 +32,39 @@ from agent.sandbox.base import (
     host_has_nvidia_gpu,
     thread_env,
 )
+from agent.sandbox.engine import client as engine_client
 from agent.sandbox.image import image_tag
+from agent.sandbox.quota import DiskWatch
 from agent.sandbox.reaper import LABEL, OWNER_PID, is_mine, owner_labels, owner_state
 
 log = logging.getLogger(__name__)
 
 DATA = "/data"
 WORKSPACE = "/workspace"
-TMPFS_MB = 512
 
 # Runs every command: stderr joined to stdout (one pipe keeps the order), a new session (its id
-# saved so a timeout can kill the tree), then kill what the command left behind (its process
-# group), then one marker line with the exit code and the cgroup's OOM-kill and
-# pids-limit counters before and after. Only shell builtins besides setsid and bash, to stay fast.
+# saved so a timeout can kill the tree), then kill every process the command left behind (all but
+# pid 1, the keeper $3 and this shell: stopped first, so none can fork meanwhile), then one marker line
+# with the exit code and the cgroup's OOM-kill and pids-limit counters before and after. Only shell
+# builtins besides setsid and bash, to stay fast.
 _WRAP = r"""
 exec 2>&1
-t=$1; f=/tmp/.evoforge-$t
+t=$1; keep=$3; f=/tmp/.evoforge-$t
+sweep() {
+  for r in 1 2 3 4 5 6 7 8; do
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -STOP "$p" 2>/dev/null ;; esac; done
+    left=0
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -KILL "$p" 2>/dev/null && left=1 ;; esac; done
+    [ $left = 0 ] && return
+  done
+}
 count() { n=0; [ -r "$1" ] && while read -r k v; do [ "$k" = "$2" ] && n=$v; done < "$1"; }
 oomf=/sys/fs/cgroup/memory.events; [ -r $oomf ] || oomf=/sys/fs/cgroup/memory/memory.oom_control
 pidf=/sys/fs/cgroup/pids.events; [ -r $pidf ] || pidf=/sys/fs/cgroup/pids/pids.events
 count $oomf oom_kill; o0=$n; count $pidf max; p0=$n
 setsid -w bash -c 'echo $$ > "$0"; exec bash -c "$1"' "$f" "$2"
 rc=$?
-sid=; read -r sid < "$f" 2>/dev/null
-[ -n "$sid" ] && kill -KILL -- "-$sid" 2>/dev/null
+sweep
 rm -f "$f"
 count $oomf oom_kill; o1=$n; count $pidf max
 printf '\n\036EVOFORGE-%s %s %s %s %s %s\n' "$t" "$rc" "$o0" "$o1" "$p0" "$n"
@@ -95,45 +105,6 @@ for _ in range(50):
 """
 
 
-EVOFORGE_SOCKET = "/var/run/evoforge-docker.sock"   # where scripts/docker-engine.sh starts an engine
-
-
-def engine_url() -> str | None:
-    """DOCKER_HOST; else None (the default socket); else the engine scripts/docker-engine.sh started."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    if not os.path.exists("/var/run/docker.sock") and os.path.exists(EVOFORGE_SOCKET):
-        return f"unix://{EVOFORGE_SOCKET}"
-    return None
-
-
-def _client() -> docker.DockerClient:
-    """A Docker client for engine_url() (DOCKER_HOST / the default socket / the evoforge engine)."""
-    url = engine_url()
-    if url and not os.environ.get("DOCKER_HOST"):
-        return docker.DockerClient(base_url=url, timeout=120)
-    return docker.from_env(timeout=120)
-
-
-def engine_status(need_image: bool = True) -> tuple[bool, str]:
-    """(True, "") where an engine answers (and has the sandbox image); else (False, the reason)."""
-    try:
-        client = _client()
-        client.ping()
-    except DockerException as exc:
-        where = engine_url() or "the default socket"
-        return False, f"no Docker engine answers at {where} ({type(exc).__name__}); start one with scripts/docker-engine.sh"
-    if need_image:
-        tag = image_tag()
-        try:
-            client.images.get(tag)
-        except ImageNotFound:
-            return False, f"image {tag} is not built; run scripts/build-sandbox-image.sh (or scripts/docker-engine.sh)"
-        except DockerException as exc:
-            return False, f"cannot inspect image {tag}: {exc}"
-    return True, ""
-
-
 def container_name(name: str) -> str:
     """A valid container name for a sandbox name (evoforge-<name>, odd characters replaced)."""
     clean = re.sub(r"[^a-zA-Z0-9_.-]", "-", name)[:200]
@@ -151,6 +122,7 @@ class DockerSandbox:
     kind = "docker"
     data_path = DATA
     workspace_path = WORKSPACE
+    isolation = "a Docker container (no network, read-only root, all capabilities dropped)"
 
     def __init__(
         self,
@@ -158,18 +130,19 @@ class DockerSandbox:
         public: Path,
         limits: Limits | None = None,
         name: str | None = None,
-        gpus: bool = False,
+        gpus: bool | None = None,
         image: str | None = None,
     ) -> None:
         self.workspace, self.public = check_dirs(workspace, public)
         self.limits = limits or Limits()
         self.image = image or image_tag()
         self.name = container_name(name) if name else container_name(secrets.token_hex(6))
-        self.gpus = gpus
+        self.gpus = self.limits.gpus if gpus is None else gpus
         try:
-            self.client = _client()
+            self.client = engine_client()
             self.api = self.client.api
             self.container = self._attach() or self._create()
+            self.keeper = self._keeper_pid()
         except ImageNotFound as exc:
             raise SandboxError(f"image {self.image} is not built; run scripts/build-sandbox-image.sh") from exc
         except DockerException as exc:
@@ -208,6 +181,15 @@ class DockerSandbox:
         log.info("re-attached to sandbox container %s", self.name)
         return c
 
+    def _keeper_pid(self) -> int:
+        """The pid (inside the container) of the `sleep infinity` that keeps the container up."""
+        out = self.container.exec_run(["bash", "-c", 'for c in $(cat /proc/1/task/1/children); do '
+                                       '[ "$(tr "\\0" " " < /proc/$c/cmdline)" = "sleep infinity " ] && echo $c; done'])
+        pids = sorted(int(x) for x in out.output.split() if x.isdigit())
+        if not pids:
+            raise SandboxError(f"sandbox container {self.name} has no keeper process; remove it and start again")
+        return pids[0]
+
     def _create(self):
         lim = self.limits
         ncpu = self.client.info().get("NCPU") or os.cpu_count() or 1
@@ -226,7 +208,8 @@ class DockerSandbox:
             self.image, ["sleep", "infinity"], name=self.name, detach=True, init=True,
             network_mode="none", mem_limit=mem, memswap_limit=mem,
             nano_cpus=int(min(float(lim.cpus), float(ncpu)) * 1e9), pids_limit=int(lim.pids),
-            read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={TMPFS_MB}m,mode=1777"},
+            read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={int(lim.tmp_mb)}m,mode=1777"},
+            shm_size=f"{int(lim.tmp_mb)}m",
             volumes={str(self.public): {"bind": DATA, "mode": "ro"},
                      str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}},
             working_dir=WORKSPACE, user=f"{os.getuid()}:{os.getgid()}", environment=env,
@@ -237,12 +220,12 @@ class DockerSandbox:
     # -- commands -------------------------------------------------------------------------------
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         """Run `bash -c command` in /workspace inside the container; the whole tree ends with it."""
-        timeout = float(timeout if timeout is not None else self.limits.timeout_s)
+        timeout = self.limits.command_timeout(timeout)
         token = secrets.token_hex(8)
         buf = OutputBuffer(self.limits.output_limit_bytes + 256)
         t0 = time.monotonic()
         try:
-            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command],
+            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command, str(self.keeper)],
                                       workdir=WORKSPACE, stdout=True, stderr=True)
             stream = self.api.exec_start(ex["Id"], stream=True, demux=False)
         except NotFound as exc:
@@ -250,7 +233,7 @@ class DockerSandbox:
         except APIError as exc:
             if "is not running" in str(exc):
                 self.container = self._attach() or self._create()
-                self.id = self.container.id
+                self.id, self.keeper = self.container.id, self._keeper_pid()
                 return self._note(self.exec(command, timeout), "the sandbox container had stopped and was restarted")
             raise
         done = threading.Event()
@@ -265,14 +248,24 @@ class DockerSandbox:
                 done.set()
 
         threading.Thread(target=read, daemon=True).start()
-        timed_out = not done.wait(timeout)
-        if timed_out:
+        watch = DiskWatch(self.workspace, self.limits.disk_mb)
+        deadline, timed_out, disk_full = t0 + timeout, False, False
+        while not done.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
+            timed_out = time.monotonic() >= deadline
+            disk_full = not timed_out and watch.over()
+            if timed_out or disk_full:
+                break
+        if timed_out or disk_full:
             self._kill_session(token)
             if not done.wait(10):
                 stream.close()
                 done.wait(2)
         duration = time.monotonic() - t0
-        return self._result(buf, token, ex["Id"], timed_out, duration)
+        r = self._result(buf, token, ex["Id"], timed_out, duration)
+        if disk_full:
+            r.output += "\n" + watch.message() + "\n"
+            r.killed_reason = "disk limit"
+        return r
 
     def _kill_session(self, token: str) -> None:
         """Kill the session of the command with this token (waits briefly for its pid file)."""

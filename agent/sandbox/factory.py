@@ -1,4 +1,9 @@
-"""Pick and open a sandbox: docker, local, or auto (docker where an engine and the image are there)."""
+"""Pick and open a sandbox: docker, local (bubblewrap), unsafe-local (no isolation), or auto.
+
+`auto` takes docker where an engine answers and has the image, else the bubblewrap local sandbox,
+and never unsafe-local: where neither isolating kind is possible it stops with one line saying how
+to fix that.
+"""
 
 from __future__ import annotations
 
@@ -6,49 +11,58 @@ import logging
 from pathlib import Path
 
 from agent.sandbox.base import Limits, Sandbox, SandboxError
-from agent.sandbox.local import LocalSandbox
+from agent.sandbox.bwrap import BwrapSandbox, bwrap_status
+from agent.sandbox.engine import engine_status
+from agent.sandbox.unsafe_local import UnsafeLocalSandbox
 
 log = logging.getLogger(__name__)
+
+KINDS = ("docker", "local", "unsafe-local", "auto")
 
 
 def docker_available(need_image: bool = True) -> tuple[bool, str]:
     """(True, "") where a Docker engine answers (and has the sandbox image); else (False, why not)."""
-    try:
-        from agent.sandbox.docker_sandbox import engine_status
-    except ImportError as exc:  # the docker SDK is missing
-        return False, f"the docker Python package is not installed ({exc})"
     return engine_status(need_image=need_image)
 
 
+def local_available() -> tuple[bool, str]:
+    """(True, "") where the bubblewrap local sandbox can run here; else (False, why not)."""
+    return bwrap_status()
+
+
 def pick_kind(kind: str) -> str:
-    """The kind to open for `kind` (auto: docker where an engine and the image are there, else local)."""
-    if kind != "auto":
-        return kind
-    ok, why = docker_available()
-    if not ok:
-        log.info("auto sandbox: using local (%s)", why)
-    return "docker" if ok else "local"
-
-
-def make_sandbox(
-    kind: str,
-    workspace: Path,
-    public: Path,
-    limits: Limits | None = None,
-    name: str | None = None,
-    gpus: bool = False,
-) -> Sandbox:
-    """Open a sandbox of `kind` ("docker" | "local" | "auto") over a workspace and public data folder."""
-    kind = pick_kind(kind)
+    """The kind to open for `kind` (auto: docker, else local), checked to be usable here; SandboxError if not."""
+    if kind not in KINDS:
+        raise SandboxError(f"unknown sandbox {kind!r}: use docker, local, unsafe-local or auto")
     if kind == "docker":
         ok, why = docker_available()
         if not ok:
-            raise SandboxError(f"docker sandbox unavailable: {why}; use --sandbox local")
+            raise SandboxError(f"docker sandbox unavailable: {why}; or use --sandbox local (bubblewrap)")
+    if kind == "local":
+        ok, why = local_available()
+        if not ok:
+            raise SandboxError(f"local sandbox unavailable: {why}")
+    if kind != "auto":
+        return kind
+    ok, why_docker = docker_available()
+    if ok:
+        return "docker"
+    ok, why_local = local_available()
+    if ok:
+        log.warning("sandbox auto: docker is unavailable (%s); using the local bubblewrap sandbox", why_docker)
+        return "local"
+    raise SandboxError(f"no isolating sandbox is available: docker: {why_docker}; local: {why_local}. Start "
+                       "Docker (scripts/docker-engine.sh) or install bubblewrap (apt-get install bubblewrap)")
+
+
+def make_sandbox(kind: str, workspace: Path, public: Path, limits: Limits | None = None,
+                 name: str | None = None) -> Sandbox:
+    """Open a sandbox of `kind` over a workspace and a public data folder."""
+    kind = pick_kind(kind)
+    if kind == "docker":
         from agent.sandbox.docker_sandbox import DockerSandbox
 
-        return DockerSandbox(workspace, public, limits=limits, name=name, gpus=gpus)
+        return DockerSandbox(workspace, public, limits=limits, name=name)
     if kind == "local":
-        if gpus:
-            log.info("local sandbox: GPUs are visible as on the host")
-        return LocalSandbox(workspace, public, limits=limits, name=name)
-    raise SandboxError(f"unknown sandbox {kind!r}: use docker, local or auto")
+        return BwrapSandbox(workspace, public, limits=limits, name=name)
+    return UnsafeLocalSandbox(workspace, public, limits=limits, name=name)

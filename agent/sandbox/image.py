@@ -1,4 +1,5 @@
-"""The sandbox image's name: evoforge-sandbox:<version>-<hash of image-packages.txt> (built by a script)."""
+"""The sandbox image: its name evoforge-sandbox:<version>-<hash of image-packages.txt>, its package list, and
+where its root filesystem is kept for the bubblewrap sandbox (all built by scripts/build-sandbox-image.sh)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ def packages() -> list[str]:
     """The Debian packages listed for the image."""
     lines = PACKAGES_FILE.read_text().splitlines()
     return [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
+
+
+def rootfs_dir() -> Path:
+    """Where the image's Debian root filesystem is kept for the bubblewrap sandbox (EVOFORGE_ROOTFS overrides).
+
+    scripts/build-sandbox-image.sh writes it (from debootstrap, or exported from an existing image)
+    under ~/.cache/evoforge/rootfs/<image tag>; the local sandbox binds it read-only as `/`.
+    """
+    override = os.environ.get("EVOFORGE_ROOTFS")
+    if override:
+        return Path(override).expanduser()
+    return Path.home() / ".cache" / "evoforge" / "rootfs" / image_tag().replace(":", "-")

@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.sandbox import engine
 from common.procs import process_start
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,9 @@ class SandboxContainer:
 
 
 def _client(timeout: int = 30):
-    from agent.sandbox.docker_sandbox import _client as docker_client
-
-    client = docker_client()
-    client.api.timeout = timeout
-    return client
+    c = engine.client()
+    c.api.timeout = timeout
+    return c
 
 
 def list_containers(client=None) -> list[SandboxContainer]:
@@ -128,17 +127,9 @@ def prune(everything: bool = False, dry_run: bool = False, client=None) -> list[
     return seen
 
 
-def engine_configured() -> bool:
-    """Whether an engine is set up here (DOCKER_HOST, or a local socket): reaping is tried only then."""
-    from agent.sandbox.docker_sandbox import EVOFORGE_SOCKET
-
-    return bool(os.environ.get("DOCKER_HOST")) or any(
-        os.path.exists(p) for p in ("/var/run/docker.sock", EVOFORGE_SOCKET))
-
-
 def reap_orphans() -> list[SandboxContainer]:
     """prune() of orphans at the start of a run; never raises (no engine, no docker package: nothing done)."""
-    if not engine_configured():
+    if not engine.engine_configured():   # reaping is tried only where an engine is set up
         return []
     try:
         removed = [c for c in prune(client=_client(timeout=10)) if c.removed]

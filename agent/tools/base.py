@@ -58,60 +58,6 @@ def truncate(text: str, limit: int) -> str:
     return f"{head}\n[… {cut} bytes cut …]\n{tail}"
 
 
-def _within(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
-def resolve_path(ctx: ToolContext, given: str, write: bool = False) -> Path:
-    """Map a path as the sandbox sees it to a host path inside the workspace or (read-only) data.
-
-    Relative paths are relative to the workspace. `..` and symlinks are resolved first, so nothing
-    outside the two roots is reachable; the data folder is never writable.
-    """
-    if not isinstance(given, str) or not given.strip():
-        raise ToolError("path must be a non-empty string")
-    given = given.strip()
-    ws_root, data_root = ctx.workspace.resolve(), ctx.public.resolve()
-    views = [
-        (ctx.workspace_view, ws_root), ("/workspace", ws_root), (str(ws_root), ws_root),
-        (ctx.data_view, data_root), ("/data", data_root), (str(data_root), data_root),
-    ]
-    host: Path | None = None
-    if given.startswith("/"):
-        for view, root in sorted(views, key=lambda v: -len(v[0])):
-            view = view.rstrip("/") or "/"
-            if given == view or given.startswith(view + "/"):
-                host = root / given[len(view) :].lstrip("/")
-                break
-        if host is None:
-            raise ToolError(
-                f"{given}: outside the sandbox; use paths under {ctx.workspace_view} or {ctx.data_view}"
-            )
-    else:
-        host = ws_root / given
-    real = host.resolve()
-    if _within(real, data_root):
-        if write:
-            raise ToolError(f"{given}: the data folder is read-only; write under {ctx.workspace_view}")
-        return real
-    if _within(real, ws_root):
-        return real
-    raise ToolError(f"{given}: resolves outside the workspace and data folders (.. or a symlink); refused")
-
-
-def to_view(ctx: ToolContext, host: Path) -> str:
-    """The sandbox's name for a host path under the workspace or data folder."""
-    for root, view in ((ctx.workspace.resolve(), ctx.workspace_view), (ctx.public.resolve(), ctx.data_view)):
-        if _within(host, root):
-            rel = host.relative_to(root).as_posix()
-            return view.rstrip("/") + ("/" + rel if rel != "." else "")
-    return str(host)
-
-
 def require(args: dict, key: str, kind: type = str, default: Any = ...) -> Any:
     """Fetch a tool argument, raising ToolError naming it when missing or of the wrong type."""
     if key not in args or args[key] is None:
@@ -128,4 +74,4 @@ def require(args: dict, key: str, kind: type = str, default: Any = ...) -> Any:
     return value
 
 
-__all__ = ["ToolContext", "ToolError", "ToolResult", "UserError", "require", "resolve_path", "to_view", "truncate"]
+__all__ = ["ToolContext", "ToolError", "ToolResult", "UserError", "require", "truncate"]

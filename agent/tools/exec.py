@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from agent.tools.base import ToolContext, ToolError, ToolResult, require, resolve_path, to_view
+from agent.tools import confine
+from agent.tools.base import ToolContext, ToolError, ToolResult, require
 
 
 def _run(ctx: ToolContext, command: str, timeout: float) -> ToolResult:
@@ -30,10 +31,12 @@ def bash(ctx: ToolContext, args: dict, timeout: float = 600.0) -> ToolResult:
 
 def run_python(ctx: ToolContext, args: dict, timeout: float = 1800.0) -> ToolResult:
     """Run a Python file from the workspace with optional arguments."""
-    path = resolve_path(ctx, require(args, "path"))
-    if not path.is_file():
-        raise ToolError(f"{args['path']}: no such file")
+    given = require(args, "path")
+    try:
+        target, _ = confine.file_stat(ctx, given)
+    except FileNotFoundError:
+        raise ToolError(f"{given}: no such file") from None
     extra = require(args, "args", list, [])
     t = require(args, "timeout_s", float, timeout)
-    cmd = "python " + " ".join(shlex.quote(x) for x in [to_view(ctx, path), *map(str, extra)])
+    cmd = "python " + " ".join(shlex.quote(x) for x in [target.view, *map(str, extra)])
     return _run(ctx, cmd, min(t, timeout))

@@ -1,23 +1,32 @@
-"""File tools: read, write, edit (exact replace), list and search, on the sandbox's view of paths."""
+"""File tools: read, write, edit (exact replace), list and search, on the sandbox's view of paths.
+
+They run on the host, so every path goes through agent.tools.confine (no links followed, nothing
+outside the workspace and the public data).
+"""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
+from fnmatch import fnmatch
 
-from agent.tools.base import ToolContext, ToolError, ToolResult, require, resolve_path, to_view
+from agent.tools import confine
+from agent.tools.base import ToolContext, ToolError, ToolResult, require
 
 MAX_READ_BYTES = 2_000_000
+MAX_SEARCH_FILE_BYTES = 20_000_000
+
+
+def _missing(given: str) -> ToolError:
+    return ToolError(f"{given}: no such file")
 
 
 def read_file(ctx: ToolContext, args: dict) -> ToolResult:
     """Read a text file, optionally lines start..end (1-based, inclusive)."""
-    path = resolve_path(ctx, require(args, "path"))
-    if not path.is_file():
-        raise ToolError(f"{args['path']}: no such file")
-    data = path.read_bytes()[:MAX_READ_BYTES]
-    text = data.decode("utf-8", errors="replace")
+    given = require(args, "path")
+    try:
+        text = confine.read_text(ctx, given, MAX_READ_BYTES)
+    except FileNotFoundError:
+        raise _missing(given) from None
     start = require(args, "start_line", int, None)
     end = require(args, "end_line", int, None)
     if start is not None or end is not None:
@@ -30,79 +39,91 @@ def read_file(ctx: ToolContext, args: dict) -> ToolResult:
 
 def write_file(ctx: ToolContext, args: dict) -> ToolResult:
     """Create or overwrite a workspace file."""
-    path = resolve_path(ctx, require(args, "path"), write=True)
     content = require(args, "content")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content)
-    return ToolResult(f"wrote {len(content.encode())} bytes to {to_view(ctx, path)}")
+    t = confine.write_bytes(ctx, require(args, "path"), content.encode())
+    return ToolResult(f"wrote {len(content.encode())} bytes to {t.view}")
 
 
 def edit_file(ctx: ToolContext, args: dict) -> ToolResult:
     """Replace one exact occurrence of old_string with new_string."""
-    path = resolve_path(ctx, require(args, "path"), write=True)
+    given = require(args, "path")
     old, new = require(args, "old_string"), require(args, "new_string")
-    if not path.is_file():
-        raise ToolError(f"{args['path']}: no such file")
+    confine.locate(ctx, given, write=True)
     if not old:
         raise ToolError("old_string must not be empty")
-    text = path.read_text()
+    try:
+        text = confine.read_bytes(ctx, given).decode()
+    except FileNotFoundError:
+        raise _missing(given) from None
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"{given}: not UTF-8 text ({exc.reason} at byte {exc.start}); edit it with bash") from None
     n = text.count(old)
     if n == 0:
-        raise ToolError(f"old_string not found in {args['path']}; read the file and copy the text exactly")
+        raise ToolError(f"old_string not found in {given}; read the file and copy the text exactly")
     if n > 1:
-        raise ToolError(f"old_string occurs {n} times in {args['path']}; include more context to make it unique")
-    path.write_text(text.replace(old, new, 1))
-    return ToolResult(f"edited {to_view(ctx, path)}: replaced 1 occurrence")
+        raise ToolError(f"old_string occurs {n} times in {given}; include more context to make it unique")
+    t = confine.write_bytes(ctx, given, text.replace(old, new, 1).encode())
+    return ToolResult(f"edited {t.view}: replaced 1 occurrence")
 
 
 def list_files(ctx: ToolContext, args: dict) -> ToolResult:
-    """List files under a folder, recursively to max_depth, with sizes."""
-    root = resolve_path(ctx, require(args, "path", str, "."))
+    """List files under a folder, recursively to max_depth, with sizes (links shown, not followed)."""
+    given = require(args, "path", str, ".")
     depth = require(args, "max_depth", int, 2)
-    if not root.is_dir():
-        raise ToolError(f"{args.get('path', '.')}: not a folder")
+    if not confine.is_dir(ctx, given):
+        raise ToolError(f"{given}: not a folder")
     rows: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-        level = len(Path(dirpath).relative_to(root).parts)
-        if level >= depth:
-            dirnames[:] = []
-        for name in sorted(filenames):
-            p = os.path.join(dirpath, name)
-            try:
-                size = os.path.getsize(p)
-            except OSError:
-                size = -1
-            rows.append(f"{size:>12}  {os.path.relpath(p, root)}")
+    for e in confine.walk(ctx, given, max_depth=max(0, depth) + 1):
+        if e.is_dir or any(p.startswith(".") or p == "__pycache__" for p in e.rel.split("/")[:-1]):
+            continue
+        rows.append(f"{'link':>12}  {e.rel} (symbolic link, not followed)" if e.is_link else f"{e.size:>12}  {e.rel}")
         if len(rows) > 2000:
             rows.append("[… listing cut at 2000 entries …]")
             break
-    return ToolResult(f"{to_view(ctx, root)}:\n" + ("\n".join(rows) if rows else "(no files)"))
+    view = confine.locate(ctx, given).view
+    return ToolResult(f"{view}:\n" + ("\n".join(rows) if rows else "(no files)"))
 
 
 def search_files(ctx: ToolContext, args: dict) -> ToolResult:
-    """grep -rn: lines matching a regular expression under a folder (or in one file)."""
+    """grep -rn: lines matching a regular expression under a folder (or in one file); links are skipped."""
     pattern = require(args, "pattern")
-    root = resolve_path(ctx, require(args, "path", str, "."))
+    given = require(args, "path", str, ".")
     glob = require(args, "glob", str, "*")
     try:
         rx = re.compile(pattern)
     except re.error as exc:
         raise ToolError(f"invalid regular expression: {exc}") from exc
-    files = [root] if root.is_file() else sorted(p for p in root.rglob(glob) if p.is_file())
+    base = confine.locate(ctx, given)
+    if confine.is_dir(ctx, given):
+        names = [e.rel for e in confine.walk(ctx, given) if not e.is_dir and not e.is_link
+                 and e.size <= MAX_SEARCH_FILE_BYTES and _glob_match(e.rel, glob)]
+        files = [(base.view.rstrip("/") + "/" + rel) for rel in names]
+    else:
+        files = [base.view]
     hits: list[str] = []
-    for p in files:
-        if p.stat().st_size > 20_000_000:
-            continue
+    for view in files:
         try:
-            for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
-                if rx.search(line):
-                    hits.append(f"{to_view(ctx, p)}:{i}:{line[:400]}")
-                    if len(hits) >= 500:
-                        break
-        except OSError:
+            text = confine.read_text(ctx, view, MAX_SEARCH_FILE_BYTES)
+        except FileNotFoundError:
+            if len(files) == 1:
+                raise _missing(given) from None
             continue
+        except (OSError, confine.PathRefused) as exc:
+            if len(files) == 1:
+                raise
+            hits.append(f"[skipped: {exc}]")
+            continue
+        for i, line in enumerate(text.splitlines(), 1):
+            if rx.search(line):
+                hits.append(f"{view}:{i}:{line[:400]}")
+                if len(hits) >= 500:
+                    break
         if len(hits) >= 500:
             hits.append("[… stopped at 500 matches …]")
             break
-    return ToolResult("\n".join(hits) if hits else "no matches", exit_code=0 if hits else 1)
+    found = any(not h.startswith("[skipped") for h in hits)
+    return ToolResult("\n".join(hits) if hits else "no matches", exit_code=0 if found else 1)
+
+
+def _glob_match(rel: str, glob: str) -> bool:
+    return fnmatch(rel if "/" in glob else rel.rsplit("/", 1)[-1], glob)

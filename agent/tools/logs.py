@@ -6,7 +6,10 @@ import json
 import math
 import re
 
-from agent.tools.base import ToolContext, ToolError, ToolResult, require, resolve_path
+from agent.tools import confine
+from agent.tools.base import ToolContext, ToolError, ToolResult, require
+
+MAX_LOG_BYTES = 50_000_000
 
 
 def summarize_jsonl(lines: list[str]) -> str:
@@ -54,11 +57,13 @@ def summarize_jsonl(lines: list[str]) -> str:
 
 def read_training_log(ctx: ToolContext, args: dict) -> ToolResult:
     """mode=tail (last N lines), grep (pattern) or summary (metrics JSONL)."""
-    path = resolve_path(ctx, require(args, "path"))
-    if not path.is_file():
-        raise ToolError(f"{args['path']}: no such file")
-    mode = require(args, "mode", str, "summary" if path.suffix == ".jsonl" else "tail")
-    lines = path.read_text(errors="replace").splitlines()
+    given = require(args, "path")
+    try:
+        text = confine.read_text(ctx, given, MAX_LOG_BYTES)
+    except FileNotFoundError:
+        raise ToolError(f"{given}: no such file") from None
+    mode = require(args, "mode", str, "summary" if given.endswith(".jsonl") else "tail")
+    lines = text.splitlines()
     if mode == "tail":
         n = require(args, "lines", int, 50)
         return ToolResult("\n".join(lines[-max(1, n):]) or "(empty log)")

@@ -14,19 +14,24 @@ as MLE-bench does; scores are rounded to 5 decimals and medals follow the same r
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import logging
 import math
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from common.errors import UserError
 from tasks.mle_lite import medals
 from tasks.mle_lite.grading import GradeReport, _one_line
-from tasks.mle_lite.validate import read_csv_text
+from tasks.mle_lite.validate import check_ids, read_csv_text
+
+log = logging.getLogger(__name__)
 
 PREFIX = "mlebench:"
 
@@ -198,28 +203,68 @@ class MLEBenchCompetition:
         return round(float(score), 5), None
 
     def validate_file(self, path: Path) -> str | None:
-        """None when MLE-bench's grader accepts the file, else its message."""
-        try:
-            return self._score(path)[1]
-        except UserError:
-            raise
-        except Exception as exc:
-            return f"cannot validate submission: {_one_line(exc)}"
+        """None when the file matches the public sample submission (columns, ids, row count, values), else
+        what to fix. Public information only: the grader, which reads the private answers, never runs here."""
+        return validate_against_sample(Path(path), self.sample_submission_path)
 
     def grade_file(self, path: Path) -> GradeReport:
-        """Grade with MLE-bench's grade function and medal rule."""
+        """Grade with MLE-bench's grade function and medal rule (after the public checks)."""
+        problem = self.validate_file(path)
+        if problem:
+            return GradeReport(valid=False, error=problem)
         try:
             score, err = self._score(path)
+        except UserError as exc:
+            return GradeReport(valid=False, error=str(exc))
         except Exception as exc:
-            return GradeReport(valid=False, error=str(exc) if isinstance(exc, UserError) else _one_line(exc))
+            score, err = None, _one_line(exc)
         if err:
-            return GradeReport(valid=False, error=err)
+            # The grader's own words may quote the private answers: they go to the log, not the record.
+            log.warning("MLE-bench grader for %s rejected %s: %s", self.id, path, err)
+            return GradeReport(valid=False, error="the MLE-bench grader rejected the submission (its message is "
+                                                  "in the log only, as it may quote private answers)")
         hib = self.higher_is_better
         if hib is None:
             return GradeReport(valid=True, score=score)
         board = medals.read_leaderboard(self.leaderboard_path)
         medal, above = medals.rank_score(score, medals.thresholds(board["score"], hib))
         return GradeReport(valid=True, score=score, medal=medal, above_median=above)
+
+
+def validate_against_sample(path: Path, sample_path: Path) -> str | None:
+    """Check a CSV submission against a public sample submission: same columns, the sample's ids (its first
+    column) once each, no empty values, numbers where the sample has numbers. None when it passes."""
+    if path.suffix.lower() != ".csv":
+        return "submission must be a .csv file"
+    text, err = read_csv_text(path)
+    if err:
+        return err
+    if sample_path.suffix.lower() != ".csv" or not sample_path.is_file():
+        return None                      # nothing public to compare with beyond a readable file
+    try:
+        sub = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except Exception as exc:
+        return f"submission is not a valid CSV file: {_one_line(exc)}"
+    sample = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    want, have = list(sample.columns), list(sub.columns)
+    missing, extra = [c for c in want if c not in have], [c for c in have if c not in want]
+    if missing or extra:
+        parts = ([f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []) + \
+                ([f"unexpected column(s) {', '.join(map(repr, extra))}"] if extra else [])
+        return f"{'; '.join(parts)}; expected columns: {', '.join(want)}"
+    id_col = want[0]
+    problem, _ = check_ids(sub[id_col].astype(str), pd.Index(sample[id_col].astype(str)).sort_values())
+    if problem:
+        return f"column {id_col!r}: {problem}"
+    for col in want[1:]:
+        empty = int((sub[col].str.strip() == "").sum())
+        if empty:
+            return f"column {col!r} has {empty} empty value(s)"
+        if pd.to_numeric(sample[col], errors="coerce").notna().all():
+            bad = int((~np.isfinite(pd.to_numeric(sub[col], errors="coerce").to_numpy(dtype=float))).sum())
+            if bad:
+                return f"column {col!r} must hold finite numbers like the sample submission; {bad} value(s) do not"
+    return None
 
 
 def list_mlebench(data_dir: Path) -> list[MLEBenchCompetition]:

@@ -1,15 +1,17 @@
-"""The local sandbox: commands run as subprocesses of this host, in the workspace folder.
+"""The unsafe-local "sandbox": commands run as plain subprocesses of this host, in the workspace folder.
 
-WEAKER ISOLATION. A local command runs as your user on your machine: it can read (and
-write) anything your user can, including files outside the workspace, and it has the
-network. What it does give: its own process group and session (a timeout kills the whole
-tree), rlimits on address space, CPU time, file size and (for non-root users) process
-count, and an environment scrubbed of your variables (no OPENAI_API_KEY or other secrets).
-Use the docker sandbox where a Docker engine is available.
+NO ISOLATION. A command runs as your user on your machine: it can read (and write) anything
+your user can — the private answers, the task recipes, other runs, your home — and it has the
+network. It exists only as the explicit `--sandbox unsafe-local` (never picked by `auto`), prints
+a warning when opened, and the adversarial suite shows what it does not contain. What it does
+give: its own session (a timeout kills the whole tree), rlimits on address space, CPU time, file
+size and (for non-root users) process count, the workspace disk watchdog, and an environment
+scrubbed of your variables. Use `docker` or `local` (bubblewrap).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import resource
@@ -22,12 +24,14 @@ from pathlib import Path
 
 from agent.sandbox.base import PASSTHROUGH_ENV, ExecResult, Limits, OutputBuffer, check_dirs, thread_env
 from agent.sandbox.proctree import kill_tree
+from agent.sandbox.quota import DiskWatch
 
-WEAKER_ISOLATION = (
-    "The local sandbox is weaker isolation: commands run as your user and can read anything your user can "
-    "(and reach the network); it limits memory, CPU time, file size and processes, and kills each command's "
-    "whole process tree on timeout. Use --sandbox docker where a Docker engine is available."
+UNSAFE_WARNING = (
+    "--sandbox unsafe-local runs the agent's commands WITHOUT ISOLATION: they can read anything your user can "
+    "(private answers, task recipes, other runs, your files) and reach the network; scores from it cannot be "
+    "trusted. Use --sandbox docker or --sandbox local (bubblewrap)."
 )
+log = logging.getLogger(__name__)
 
 _MEMORY_ERRORS = re.compile(rb"MemoryError|Cannot allocate memory|std::bad_alloc|out of memory", re.I)
 _FORK_ERRORS = re.compile(rb"fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't start new thread")
@@ -52,12 +56,14 @@ def _signal_exit(code: int) -> int:
     return 128 - code if code < 0 else code
 
 
-class LocalSandbox:
-    """Run commands with `bash -c` in the workspace, each in its own session with rlimits."""
+class UnsafeLocalSandbox:
+    """Run commands with `bash -c` in the workspace, each in its own session with rlimits; no isolation."""
 
-    kind = "local"
+    kind = "unsafe-local"
+    isolation = "NONE: plain processes of the host, as the user running evoforge (unsafe-local)"
 
     def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None) -> None:
+        log.warning(UNSAFE_WARNING)
         ws, pub = check_dirs(workspace, public)
         self.limits = limits or Limits()
         self.name = name
@@ -98,8 +104,9 @@ class LocalSandbox:
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         """Run `bash -c command` in the workspace; the whole process tree ends with it."""
-        timeout = float(timeout if timeout is not None else self.limits.timeout_s)
+        timeout = self.limits.command_timeout(timeout)
         buf = OutputBuffer(self.limits.output_limit_bytes)
+        watch = DiskWatch(self.workspace_path, self.limits.disk_mb)
         t0 = time.monotonic()
         p = subprocess.Popen(
             ["bash", "-c", command], cwd=self.workspace_path, env=self.env(), stdin=subprocess.DEVNULL,
@@ -110,11 +117,20 @@ class LocalSandbox:
             self._running.add(p.pid)
         reader = threading.Thread(target=self._read, args=(p, buf), daemon=True)
         reader.start()
-        timed_out = False
+        timed_out = disk_full = False
         try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            deadline = t0 + timeout
+            while True:
+                try:
+                    p.wait(timeout=min(0.25, max(0.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+                    if watch.over():
+                        disk_full = True
+                        break
         finally:
             kill_tree(p.pid)          # on timeout, and leftovers (background children) after a normal exit
             p.wait()
@@ -123,6 +139,8 @@ class LocalSandbox:
                 self._running.discard(p.pid)
         duration = time.monotonic() - t0
         code = 124 if timed_out else _signal_exit(p.returncode)
+        if disk_full:
+            return ExecResult(code, buf.text() + "\n" + watch.message() + "\n", False, duration, "disk limit")
         return ExecResult(code, buf.text(), timed_out, duration, self._reason(code, timed_out, buf))
 
     @staticmethod
@@ -154,7 +172,7 @@ class LocalSandbox:
         for pid in pids:
             kill_tree(pid)
 
-    def __enter__(self) -> LocalSandbox:
+    def __enter__(self) -> UnsafeLocalSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
