@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -108,29 +106,13 @@ def _paths() -> list[Check]:
     return checks
 
 
-def _bwrap() -> Check:
-    exe = shutil.which("bwrap")
-    if not exe:
-        return Check("sandboxes", "bwrap", "not installed", "note")
-    try:
-        r = subprocess.run([exe, "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-all", "true"],
-                           capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Check("sandboxes", "bwrap", f"{exe}: cannot run ({exc})", "note")
-    if r.returncode:
-        return Check("sandboxes", "bwrap", f"{exe}: namespaces refused ({(r.stderr.strip().splitlines() or ['?'])[0]})",
-                     "note")
-    return Check("sandboxes", "bwrap", f"{exe} (namespaces work)")
-
-
 def _sandboxes() -> list[Check]:
-    from agent.sandbox import SandboxError, docker_available
-    from agent.sandbox.factory import pick_kind
+    from agent.sandbox import SandboxError, docker_available, local_available, pick_kind
 
     s = "sandboxes"
-    ok, why = docker_available()
-    checks = [Check(s, "docker", "engine and sandbox image available" if ok else f"unavailable: {why}",
-                    "ok" if ok else "note"), _bwrap()]
+    checks = []
+    for name, (ok, why) in (("docker", docker_available()), ("local (bwrap)", local_available())):
+        checks.append(Check(s, name, "available" if ok else f"unavailable: {why}", "ok" if ok else "note"))
     try:
         checks.append(Check(s, "auto picks", pick_kind("auto")))
     except SandboxError as exc:           # no isolating kind is usable here
