@@ -103,10 +103,10 @@ def test_checker_accepts_real_commands(tmp_path: Path) -> None:
 @pytest.mark.parametrize("line, expected", [
     ("evoforge runs frobnicate", "No such command 'frobnicate'"),
     ("evoforge run spooky-author-identification --no-such-flag", "--no-such-flag"),
-    ("evoforge run spooky-author-identification --max-turns 0", "--max-turns"),
+    ("evoforge run spooky-author-identification --max-turns zero", "--max-turns"),
     ("evoforge tasks grade spooky-author-identification", "Missing argument"),
     ("evoforge tasks list [--jsn]", "no option --jsn"),
-    ("evoforge runs rm RUN_ID", "no command 'rm'"),
+    ("evoforge runs frob RUN_ID", "no command 'frob'"),
     ("python -m tasks.mle_lite.no_such_module", "no such module"),
     ("python -m tasks.mle_lite.reference_field --jbs 2", "no option --jbs"),
     ("python bench/no_such_bench.py", "no such file"),
@@ -124,10 +124,10 @@ def test_checker_reports_what_does_not_exist(tmp_path: Path, line: str, expected
 
 def test_checker_reports_prose_links_and_unfenced_commands(tmp_path: Path) -> None:
     (tmp_path / "other.md").write_text("# Other\n\n## A heading\n")
-    problems = _problems(tmp_path, "# Doc\n\nRun `evoforge runs rm RUN_ID` to delete.\n"
+    problems = _problems(tmp_path, "# Doc\n\nRun `evoforge runs frob RUN_ID` to delete.\n"
                                    "See [other](other.md#a-heading), [gone](gone.md), [bad](other.md#nowhere).\n"
                                    "```\nevoforge tasks list\n```\n")
-    assert any("no command 'rm'" in p for p in problems)
+    assert any("no command 'frob'" in p for p in problems)
     assert any("gone.md does not exist" in p for p in problems)
     assert any("#nowhere" in p for p in problems)
     assert not any("#a-heading" in p for p in problems)
