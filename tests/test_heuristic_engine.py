@@ -30,7 +30,7 @@ class _Task:   # what workspace_files reads of a task: its config
 
 def _workspace(tmp_path, monkeypatch, layout, folds=3):
     public, ws = tmp_path / "public", tmp_path / "ws"
-    public.mkdir()
+    public.mkdir(parents=True)
     ws.mkdir()
     spec, answers = heuristic_data.WRITERS[layout](public)
     book = json.loads(json.dumps(BOOKS.for_modality(spec["modality"]).data))
@@ -92,6 +92,38 @@ def test_every_shipped_recipe_runs_and_the_best_by_cv_is_the_submission(tmp_path
     score = _grade(spec, answers.astype({spec["id_column"]: str}), sub)
     higher = engine_metrics.HIGHER_IS_BETTER[spec["metric"]]
     assert score >= GOOD[layout] if higher else score <= GOOD[layout], score
+
+
+@pytest.mark.docker
+def test_the_engine_runs_on_the_sandbox_images_python_stack(tmp_path, monkeypatch):
+    """Every layout's draft recipe on Debian bookworm's numpy/pandas/scikit-learn, in the real docker sandbox."""
+    from agent.sandbox import Limits, make_sandbox
+    from tests.test_sandbox_helpers import require_docker
+
+    require_docker()
+    work, data = tmp_path / "work", tmp_path / "data"
+    for layout in heuristic_data.WRITERS:
+        _workspace(tmp_path / "made" / layout, monkeypatch, layout)
+        (work / layout).parent.mkdir(exist_ok=True)
+        (data / layout).parent.mkdir(exist_ok=True)
+        (tmp_path / "made" / layout / "ws").rename(work / layout)
+        (tmp_path / "made" / layout / "public").rename(data / layout)
+    sb = make_sandbox("docker", workspace=work, public=data, limits=Limits(timeout_s=300))
+    try:
+        version = sb.exec("python -c 'import sklearn, pandas; print(sklearn.__version__, pandas.__version__)'")
+        results = {}
+        for layout in heuristic_data.WRITERS:
+            go = f"cd {sb.workspace_path}/{layout} && DATA_DIR={sb.data_path}/{layout} python engine.py"
+            plan = _tags(sb.exec(f"{go} inspect").output, "PLAN")[0]
+            ran = sb.exec(f"{go} run {plan['recipes'][0]} --time-limit 60")
+            results[layout] = (plan, ran, sb.exec(f"{go} select").output)
+    finally:
+        sb.close()
+    assert version.exit_code == 0, version.output
+    for layout, (plan, ran, select) in results.items():
+        assert ran.exit_code == 0 and _tags(ran.output, "CANDIDATE"), (layout, ran.output[-2000:])
+        assert _tags(select, "BEST")[0]["name"] == plan["recipes"][0]
+        assert (work / layout / "submission.csv").is_file()
 
 
 def test_learned_rules_beat_the_lookup_on_unseen_tokens(tmp_path, monkeypatch, capsys):

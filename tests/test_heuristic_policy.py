@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from agent.graph.testing import toy_env
 from agent.graph.turns import PolicyStop
 from agent.runstore import RunStore
 from agent.scaffold import load_scaffold
+from tests.test_resume import _wait_for
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 QUICK_BOOK = {
@@ -223,26 +223,11 @@ def test_a_run_iterates_past_its_first_candidate_and_submits_the_best_by_cv(env)
     assert grading["valid"] is True and grading["score"] < 0.69
 
 
-def _wait_for_event(path: Path, pred, proc, timeout=240.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    if pred(json.loads(line)):
-                        return
-                except json.JSONDecodeError:
-                    pass
-        assert proc.poll() is None, proc.stdout.read().decode()
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for an event")
-
-
 def test_a_run_killed_mid_recipe_resumes_from_its_history_and_finishes(env, tmp_path):
     cmd = EVOFORGE + ["run", "toy-binary", "--policy", "heuristic", "--sandbox", "local", "--run-id", "k", "-q"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     events = tmp_path / "runs" / "k" / "events.jsonl"
-    _wait_for_event(events, lambda e: e["type"] == "tool_started" and '"linear"' in e.get("arguments", ""), proc)
+    _wait_for(events, lambda e: e["type"] == "tool_started" and '"linear"' in e.get("arguments", ""), proc, 240)
     os.killpg(proc.pid, signal.SIGKILL)      # the harness and the recipe it was running
     proc.wait()
     r = subprocess.run(EVOFORGE + ["resume", "k", "-q"], env=env, capture_output=True, text=True, timeout=300)

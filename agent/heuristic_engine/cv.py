@@ -38,6 +38,9 @@ def check(problem, recipe: dict, metric: str) -> None:
         recipe["model"]["family"], problem.task, is_ordinal(problem, recipe, metric))
     if not why and len(problem.y) < recipe["min_rows"]:
         why = f"it is meant for at least {recipe['min_rows']} training rows, and there are {len(problem.y)}"
+    n_classes = len(problem.classes) if problem.task in ("multiclass", "label") else 0
+    if not why and recipe["max_classes"] and n_classes > recipe["max_classes"]:
+        why = f"it is meant for at most {recipe['max_classes']} classes, and there are {n_classes}"
     if why:
         raise NotApplicable(why)
 

@@ -8,6 +8,7 @@ from scipy import sparse
 from .schema import SCALED_FAMILIES
 
 CLASSIFIERS_ONLY = ("nbsvm", "naive_bayes", "lda")
+MULTI_OUTPUT = ("random_forest", "extra_trees")   # fit every label of a multi-label task in one model
 DENSE_LIMIT = 60_000_000     # cells; larger sparse inputs are not densified for families that need dense data
 
 
@@ -137,6 +138,8 @@ def fit_predict(model: dict, task: str, n_classes: int, X, y, others: list, seed
     others = [_prepare(family, o) for o in others]
     dense = not sparse.issparse(X)
     if task in ("multiclass", "label") and not ordinal:
+        if family == "hgb" and n_classes > 0.1 * len(y):   # too few rows for a stratified early-stopping split
+            p = dict(p, early_stopping=False)
         m = estimator(family, p, "clf", seed, dense).fit(X, y)
         classes = list(m.classes_)
         outs = []
@@ -145,6 +148,14 @@ def fit_predict(model: dict, task: str, n_classes: int, X, y, others: list, seed
             full = np.zeros((o.shape[0], n_classes))
             full[:, np.asarray(classes, int)] = proba
             outs.append(full)
+        return outs
+    if task == "multilabel" and family in MULTI_OUTPUT:   # one model for every label at once
+        m = estimator(family, p, "clf", seed, dense).fit(X, y.astype(int))
+        outs = []
+        for o in others:
+            probas = m.predict_proba(o)
+            outs.append(np.column_stack([pr[:, list(c).index(1)] if 1 in c else np.zeros(o.shape[0])
+                                         for pr, c in zip(probas, m.classes_, strict=True)]))
         return outs
     if task in ("binary", "multilabel"):
         outs = [np.zeros((o.shape[0], y.shape[1])) for o in others]

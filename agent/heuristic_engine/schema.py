@@ -97,6 +97,7 @@ RECIPE_KEYS: dict[str, Param] = {
     "augment": _p("strs", [], "hflip", "vflip"),
     "max_train_rows": _p("int", None, minimum=10, nullable=True),
     "min_rows": _p("int", 0, minimum=0),
+    "max_classes": _p("int", None, minimum=2, nullable=True),
 }
 BOOK_KEYS: dict[str, Param] = {
     "budget_s": _p("float", 900.0, minimum=1.0),
@@ -161,23 +162,14 @@ def _fill(where: str, data: Any, specs: dict[str, Param], skip: tuple = ()) -> d
             for k, s in specs.items()}
 
 
-def _feature(where: str, block: Any) -> dict:
-    if not isinstance(block, dict) or not isinstance(block.get("kind"), str):
-        raise RecipeError(f"field '{where}' must be a mapping with a 'kind'")
-    kind = block["kind"]
-    if kind not in FEATURES:
-        raise RecipeError(f"field '{where}.kind': unknown feature kind {kind!r} (known: {', '.join(FEATURES)})")
-    out = _fill(where, {k: v for k, v in block.items() if k != "kind"}, FEATURES[kind][1])
-    return {"kind": kind, **out}
-
-
-def _model(where: str, model: Any) -> dict:
-    if not isinstance(model, dict) or not isinstance(model.get("family"), str):
-        raise RecipeError(f"field '{where}' must be a mapping with a 'family'")
-    family = model["family"]
-    if family not in FAMILIES:
-        raise RecipeError(f"field '{where}.family': unknown model family {family!r} (known: {', '.join(FAMILIES)})")
-    return {"family": family, **_fill(where, {k: v for k, v in model.items() if k != "family"}, FAMILIES[family])}
+def _typed(where: str, data: Any, key: str, tables: dict[str, dict[str, Param]], what: str) -> dict:
+    """A mapping whose `key` names its type (a feature kind, a model family), filled from that type's knobs."""
+    if not isinstance(data, dict) or not isinstance(data.get(key), str):
+        raise RecipeError(f"field '{where}' must be a mapping with a '{key}'")
+    name = data[key]
+    if name not in tables:
+        raise RecipeError(f"field '{where}.{key}': unknown {what} {name!r} (known: {', '.join(tables)})")
+    return {key: name, **_fill(where, {k: v for k, v in data.items() if k != key}, tables[name])}
 
 
 def _recipe(where: str, data: Any, sequence: bool) -> dict:
@@ -189,10 +181,11 @@ def _recipe(where: str, data: Any, sequence: bool) -> dict:
     feats = data.get("features", [])
     if not isinstance(feats, list):
         raise RecipeError(f"field '{where}.features' must be a list of feature blocks")
-    out["features"] = [_feature(f"{where}.features[{i}]", b) for i, b in enumerate(feats)]
+    kinds = {kind: knobs for kind, (_, knobs) in FEATURES.items()}
+    out["features"] = [_typed(f"{where}.features[{i}]", b, "kind", kinds, "feature kind") for i, b in enumerate(feats)]
     if "model" not in data:
         raise RecipeError(f"field '{where}.model' is missing")
-    out["model"] = _model(f"{where}.model", data["model"])
+    out["model"] = _typed(f"{where}.model", data["model"], "family", FAMILIES, "model family")
     family = out["model"]["family"]
     if sequence != (family in SEQUENCE_FAMILIES) and family != "prior":
         what = "sequence recipes use" if sequence else "only sequence recipes use"

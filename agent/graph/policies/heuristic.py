@@ -208,9 +208,9 @@ class HeuristicPolicy:
             return "candidate"
         if step.tag("SKIPPED"):
             return "skipped"
-        if step.tag("FAILED") or step.result is None:
-            return "failed"
-        return "killed" if step.exit_code != 0 else "failed"
+        if re.search(r"\[command (timed out|killed)", step.result or ""):
+            return "killed"       # by its time limit or for memory: worth a retry on fewer rows
+        return "failed"
 
     @staticmethod
     def _best(runs: list[Step], plan: dict) -> str:
