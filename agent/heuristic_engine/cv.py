@@ -6,10 +6,12 @@ import hashlib
 import time
 
 import numpy as np
+import pandas as pd
 
 from . import features, models
 from .metrics import score
 
+REFIT_ROWS = 10000  # refit "auto": small training sets get one model on every row instead of the fold average
 PROB_CLIP = 1e-4    # probabilities are kept in [1e-4, 1 - 1e-4]: an over-confident model's CV and submission agree
 
 
@@ -45,14 +47,40 @@ def check(problem, recipe: dict, metric: str) -> None:
         raise NotApplicable(why)
 
 
-def train_rows(problem, cv: dict, recipe: dict, scale: float = 1.0) -> np.ndarray:
-    """Indices of the training rows used (a seeded random subset when over the row limit)."""
+def plausible_rows(problem) -> np.ndarray:
+    """Training rows that look like the test rows: numeric inputs within the test's range (10% margin) and,
+    for regressions, targets that are not outliers (beyond 5 IQR, or of a sign fewer than 1% of rows have)."""
+    from .features_table import column_types
+
     n = len(problem.y)
-    cap = min(cv["max_train_rows"], recipe["max_train_rows"] or n, n)
+    keep = np.ones(n, dtype=bool)
+    if problem.train is not None and problem.test is not None and problem.layout == "table":
+        for c in column_types(problem)["numeric"]:
+            tr = pd.to_numeric(problem.train[c], errors="coerce").to_numpy(float)
+            te = pd.to_numeric(problem.test[c], errors="coerce").to_numpy(float)
+            if np.isnan(te).all():
+                continue
+            lo, hi = np.nanmin(te), np.nanmax(te)
+            margin = 0.1 * (hi - lo)
+            keep &= np.isnan(tr) | ((tr >= lo - margin) & (tr <= hi + margin))
+    if problem.task == "regression":
+        for j in range(problem.y.shape[1]):
+            y = problem.y[:, j]
+            q1, q3 = np.nanquantile(y, [0.25, 0.75])
+            keep &= (y >= q1 - 5 * (q3 - q1)) & (y <= q3 + 5 * (q3 - q1))
+            if 0 < np.mean(y < 0) < 0.01:
+                keep &= y >= 0
+    return np.flatnonzero(keep) if keep.mean() >= 0.8 else np.arange(n)
+
+
+def train_rows(problem, cv: dict, recipe: dict, scale: float = 1.0) -> np.ndarray:
+    """Indices of the training rows used: the plausible ones when cv.clean, a seeded subset over the row cap."""
+    rows = plausible_rows(problem) if cv["clean"] else np.arange(len(problem.y))
+    cap = min(cv["max_train_rows"], recipe["max_train_rows"] or len(rows), len(rows))
     cap = max(10, int(cap * scale))
-    if cap >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(cv["seed"]).choice(n, cap, replace=False))
+    if cap >= len(rows):
+        return rows
+    return np.sort(np.random.default_rng(cv["seed"]).choice(rows, cap, replace=False))
 
 
 def folds(task: str, y: np.ndarray, groups: np.ndarray | None, rows: np.ndarray, k: int,
@@ -151,6 +179,16 @@ def rows_key(rows: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(rows, np.int64).tobytes()).hexdigest()[:16]
 
 
+def _augmented(X, y, views: list, idx: np.ndarray):
+    """The rows idx of X, plus the same rows of each augmented view (same targets)."""
+    if not views:
+        return X[idx], y[idx]
+    from scipy import sparse
+
+    stack = sparse.vstack if sparse.issparse(X) else np.vstack
+    return stack([X[idx]] + [v[idx] for v in views]), np.concatenate([y[idx]] * (1 + len(views)))
+
+
 def run_recipe(problem, recipe: dict, book: dict, metric: str, time_limit: float, cache=None,
                scale: float = 1.0, log=print) -> dict:
     """Cross-validate a recipe and predict the test rows; returns the candidate's arrays and scores."""
@@ -177,13 +215,7 @@ def run_recipe(problem, recipe: dict, book: dict, metric: str, time_limit: float
     done = 0
     for k, (tr, va) in enumerate(splits):
         t_fold = time.monotonic()
-        Xfit, yfit = Xtr[tr], y[tr]
-        if views:
-            from scipy import sparse
-
-            stack = sparse.vstack if sparse.issparse(Xfit) else np.vstack
-            Xfit = stack([Xfit] + [v[:n][rows][tr] for v in views])
-            yfit = np.concatenate([yfit] * (1 + len(views)))
+        Xfit, yfit = _augmented(Xtr, y, [v[:n][rows] for v in views], tr)
         targets = [Xtr[va], Xte] + [v[:n][rows][va] for v in views] + [v[n:] for v in views]
         preds = models.fit_predict(recipe["model"], problem.task, n_out, Xfit, yfit, targets, seed=cv["seed"] + k,
                                    ordinal=ordinal, target=target)
@@ -203,6 +235,13 @@ def run_recipe(problem, recipe: dict, book: dict, metric: str, time_limit: float
     cuts = fit_thresholds(oof[covered, 0], y[covered], len(problem.classes)) if ordinal else None
     cv_score = evaluate(problem, metric, y[covered], oof[covered], ordinal, cuts)
     P_test = test_sum / done
+    refit = cv["refit"] == "always" or (cv["refit"] == "auto" and len(rows) <= REFIT_ROWS)
+    if refit and time.monotonic() - t0 + 1.25 * per_fold <= time_limit:   # one model on every row for the test
+        Xfit, yfit = _augmented(Xtr, y, [v[:n][rows] for v in views], np.arange(len(rows)))
+        preds = models.fit_predict(recipe["model"], problem.task, n_out, Xfit, yfit, [Xte] + [v[n:] for v in views],
+                                   seed=cv["seed"], ordinal=ordinal, target=target)
+        P_test = clip_probabilities(problem, np.mean(preds, axis=0))
+        log(f"refit on all {len(rows)} rows for the test predictions")
     y_range = (float(np.nanmin(problem.y)), float(np.nanmax(problem.y))) if problem.task == "regression" else None
     return {
         "cv": float(cv_score), "folds": done, "complete": bool(covered.all()), "rows": rows_key(rows),

@@ -106,7 +106,8 @@ BOOK_KEYS: dict[str, Param] = {
 }
 SECTIONS: dict[str, dict[str, Param]] = {
     "cv": {"folds": _p("int", 5, minimum=2), "seed": _p("int", 0), "max_train_rows": _p("int", 200000, minimum=10),
-           "group_column": _p("str", None, nullable=True)},
+           "group_column": _p("str", None, nullable=True),
+           "refit": _p("str", "auto", "auto", "always", "never"), "clean": _p("bool", False)},
     "ensemble": {"enabled": _p("bool", True), "top_k": _p("int", 4, minimum=2), "steps": _p("int", 20, minimum=1),
                  "min_gain": _p("float", 0.0, minimum=0.0)},
 }
