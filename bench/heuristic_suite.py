@@ -1,14 +1,15 @@
 """The heuristic engineer before and after its recipes, on every competition (seed 0), in the Docker sandbox.
 
 Arm `old` is the generic one-script heuristic of a baseline commit (run from a `git archive` of that commit);
-arm `new` is this checkout's recipe-driven heuristic. Each arm runs
+arm `new` is this checkout's recipe-driven heuristic (or, with --new REF, a `git archive` of that commit, so
+the checkout can change while the bench runs). Each arm runs
 `evoforge run ID --policy heuristic --sandbox docker` per competition; the bench prints per competition the
 CV score the agent chose by (new only: the old script computes none), the private score, the leaderboard
 percentile (share of the reference leaderboard the score beats, ties counted half), the medal and the wall
 time, then the totals and new/old ratios. Each finished attempt is appended to a JSONL file at once, so a
 killed bench resumes where it stopped (an unfinished attempt is run again from scratch).
 
-    .venv/bin/python bench/heuristic_suite.py [--baseline c5a481c] [--tasks ID,ID|all] [--arms old,new]
+    .venv/bin/python bench/heuristic_suite.py [--baseline c5a481c] [--new REF] [--tasks ID,ID|all] [--arms old,new]
         [--sandbox docker] [--out runs/bench-heuristic]
 """
 
@@ -43,12 +44,14 @@ def percentile(score: float | None, board: list[float], higher_is_better: bool) 
     return 100.0 * (worse + 0.5 * ties) / len(board)
 
 
-def baseline_tree(ref: str, out: Path) -> Path:
-    """The baseline commit's files (git archive), extracted once under out."""
-    dest = out / f"baseline-{ref}"
+def tree_at(ref: str, out: Path) -> Path:
+    """A commit's files (git archive), extracted once under out."""
+    ref = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest = out / f"tree-{ref}"
     if not (dest / "agent").is_dir():
         data = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
-        tmp = out / f".baseline-{ref}.tmp"
+        tmp = out / f".tree-{ref}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         with tarfile.open(fileobj=BytesIO(data)) as tar:
             tar.extractall(tmp, filter="data")
@@ -137,6 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", default=BASELINE, help="git ref of the old heuristic")
     ap.add_argument("--tasks", default="all", help="comma-separated competition ids, or all")
+    ap.add_argument("--new", default=None, help="git ref of the new heuristic (default: this checkout as it is)")
     ap.add_argument("--arms", default="old,new")
     ap.add_argument("--sandbox", default="docker")
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench-heuristic"))
@@ -152,7 +156,7 @@ def main() -> None:
             r = json.loads(line)
             results[(r["arm"], r["task"])] = r
     if not args.report_only:
-        trees = {"old": baseline_tree(args.baseline, out), "new": ROOT}
+        trees = {"old": tree_at(args.baseline, out), "new": tree_at(args.new, out) if args.new else ROOT}
         for cid in tasks:
             get_competition(cid).prepare()
             for arm in args.arms.split(","):
