@@ -141,7 +141,7 @@ def evaluate(problem, metric: str, y, P, ordinal: bool = False, cuts=None) -> fl
     return score(metric, y, P, codes)
 
 
-def to_submission(problem, P: np.ndarray, ordinal: bool = False, cuts=None, y_range=None):
+def to_submission(problem, P: np.ndarray, ordinal: bool = False, cuts=None, y_range=None) -> pd.DataFrame:
     """The submission frame for test predictions P."""
     cols = problem.columns
     if problem.task == "multiclass":

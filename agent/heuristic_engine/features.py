@@ -55,7 +55,7 @@ def _block(problem, block: dict, cache: Path | None, flip: str):
     return X
 
 
-def build(problem, blocks: list[dict], cache: Path | None = None, flip: str = ""):
+def build(problem, blocks: list[dict], cache: Path | None = None, flip: str = "") -> np.ndarray | sparse.csr_matrix:
     """The stacked features of all blocks: (train rows + test rows, columns), sparse when any block is."""
     mats = []
     for block in blocks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -73,7 +74,7 @@ def _standardise(X: np.ndarray) -> np.ndarray:
     return np.nan_to_num((X - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
 
 
-def numeric(problem, p: dict):
+def numeric(problem, p: dict) -> np.ndarray | None:
     """Numeric columns imputed and standardised (optionally log1p of skewed non-negative columns)."""
     both, n = _frame(problem)
     cols = column_types(problem)["numeric"]
@@ -93,7 +94,7 @@ def numeric(problem, p: dict):
     return _standardise(np.hstack(parts))
 
 
-def categorical(problem, p: dict):
+def categorical(problem, p: dict) -> np.ndarray | sparse.csr_matrix | None:
     """Low-cardinality string columns: one-hot (sparse), ordinal codes, or frequency."""
     both, n = _frame(problem)
     cols = column_types(problem, p["max_levels"])["categorical"]
@@ -115,7 +116,7 @@ def categorical(problem, p: dict):
     return X if p["encoding"] == "onehot" else _standardise(X.toarray())
 
 
-def datetime(problem, p: dict):
+def datetime(problem, p: dict) -> np.ndarray | None:
     """Date-time columns split into parts (year, month, day of week, hour, ...)."""
     both, n = _frame(problem)
     cols = column_types(problem)["datetime"]
@@ -131,7 +132,7 @@ def datetime(problem, p: dict):
     return _standardise(np.column_stack(parts))
 
 
-def geo(problem, p: dict):
+def geo(problem, p: dict) -> np.ndarray | None:
     """Latitude/longitude pairs: great-circle and axis distances between consecutive points, bearings."""
     both, n = _frame(problem)
     points: dict[str, dict[str, str]] = {}
@@ -168,7 +169,25 @@ def _haversine(la1, lo1, la2, lo2):
     return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def string_chars(problem, p: dict):
+def interactions(problem, p: dict) -> np.ndarray | None:
+    """Products and ratios of each pair of the first `max_columns` numeric columns."""
+    both, n = _frame(problem)
+    cols = column_types(problem)["numeric"][: p["max_columns"]]
+    if len(cols) < 2:
+        return None
+    X = both[cols].apply(lambda s: pd.to_numeric(s, errors="coerce")).astype(float)
+    X = X.fillna(X.median()).to_numpy()
+    feats = []
+    for i, j in itertools.combinations(range(len(cols)), 2):
+        a, b = X[:, i], X[:, j]
+        if "product" in p["ops"]:
+            feats.append(a * b)
+        if "ratio" in p["ops"]:
+            feats.append(np.divide(a, b, out=np.zeros_like(a), where=np.abs(b) > 1e-12))
+    return _standardise(np.clip(np.column_stack(feats), -1e12, 1e12))
+
+
+def string_chars(problem, p: dict) -> np.ndarray | None:
     """Short fixed-length codes: the character at each position, distinct characters, letter counts."""
     both, n = _frame(problem)
     cols = [c for c in column_types(problem)["codes"] if both[c].astype(str).str.len().max() <= p["max_len"]]
@@ -187,7 +206,7 @@ def string_chars(problem, p: dict):
     return _standardise(np.hstack(feats))
 
 
-def tfidf(problem, p: dict):
+def tfidf(problem, p: dict) -> sparse.csr_matrix:
     """TF-IDF of the text column(s), word or character n-grams (sparse)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -199,7 +218,7 @@ def tfidf(problem, p: dict):
     return vec.fit_transform(text.tolist()).tocsr()
 
 
-def text_stats(problem, p: dict):
+def text_stats(problem, p: dict) -> np.ndarray:
     """Length, words, capitals, digits and punctuation counts of the text column(s)."""
     text, n = _texts(problem, p["column"])
     length = text.str.len().to_numpy(float)
@@ -210,5 +229,5 @@ def text_stats(problem, p: dict):
     return _standardise(np.column_stack(feats))
 
 
-BLOCKS = {"numeric": numeric, "categorical": categorical, "datetime": datetime, "geo": geo,
+BLOCKS = {"numeric": numeric, "categorical": categorical, "datetime": datetime, "geo": geo, "interactions": interactions,
           "string_chars": string_chars, "tfidf": tfidf, "text_stats": text_stats}

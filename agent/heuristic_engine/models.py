@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import sparse
 
@@ -29,7 +31,8 @@ class NBLogistic:
     def __init__(self, C: float, smoothing: float, max_iter: int) -> None:
         self.C, self.smoothing, self.max_iter = C, smoothing, max_iter
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> NBLogistic:
+        """Learn the log-count ratios on (X, y), then the logistic regression on the scaled X."""
         from sklearn.linear_model import LogisticRegression
 
         X = abs(X) if sparse.issparse(X) else np.abs(X)
@@ -44,7 +47,8 @@ class NBLogistic:
         X = abs(X) if sparse.issparse(X) else np.abs(X)
         return X.multiply(self.r_).tocsr() if sparse.issparse(X) else X * self.r_
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities."""
         return self.model_.predict_proba(self._scale(X))
 
 
@@ -54,7 +58,8 @@ class Prior:
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> Prior:
+        """Remember the class shares (or the mean) of y."""
         if self.kind == "clf":
             self.classes_, counts = np.unique(y, return_counts=True)
             self.p_ = counts / counts.sum()
@@ -62,14 +67,16 @@ class Prior:
             self.mean_ = float(np.mean(y))
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
+        """The class shares for every row."""
         return np.tile(self.p_, (X.shape[0], 1))
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
+        """The mean for every row."""
         return np.full(X.shape[0], self.mean_)
 
 
-def estimator(family: str, p: dict, kind: str, seed: int, dense: bool):
+def estimator(family: str, p: dict, kind: str, seed: int, dense: bool) -> Any:
     """A fresh estimator for 'clf' (classification) or 'reg' (regression)."""
     from sklearn import discriminant_analysis as da
     from sklearn import ensemble, linear_model, naive_bayes, neighbors, neural_network, svm

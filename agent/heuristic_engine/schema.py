@@ -35,6 +35,8 @@ FEATURES: dict[str, tuple[str, dict[str, Param]]] = {
     "datetime": ("table", {"parts": _p("strs", ["year", "month", "dow", "hour", "epoch"],
                                        "year", "month", "day", "dow", "hour", "minute", "epoch")}),
     "geo": ("table", {"clip_km": _p("float", 200.0, minimum=1)}),
+    "interactions": ("table", {"max_columns": _p("int", 12, minimum=2),
+                               "ops": _p("strs", ["product", "ratio"], "product", "ratio")}),
     "string_chars": ("table", {"max_len": _p("int", 16, minimum=2), "alphabet_counts": _p("bool", True)}),
     "tfidf": ("table", {"column": _p("str", "auto"),
                         "analyzer": _p("str", "word", "word", "char", "char_wb"),
