@@ -1,0 +1,142 @@
+"""A run's events as a timeline of turns, read from events.jsonl alone and followed as it grows.
+
+`EventTail` reads only the bytes appended since its last read (complete lines; a torn last line waits for
+its end), and starts over when the file is replaced (a resume drops uncommitted events by rewriting it).
+`Timeline` holds the events in seq order, grouped into turns: turn 0 is what comes before the first model
+turn, turn k starts at the k-th `model_turn` event and runs to the next one (the last turn also holds the
+grading and the end). Both work on a copied run folder: no sandbox, no model, no checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any
+
+Event = dict[str, Any]
+
+
+class EventTail:
+    """The events appended to one events.jsonl since the last `read_new` (from the start on the first)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.offset = 0
+        self._inode: int | None = None
+        self._partial = b""
+
+    def read_new(self) -> list[Event]:
+        """The complete events written since the last call; after the file was replaced, all of them again."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return []
+        if st.st_ino != self._inode or st.st_size < self.offset:   # replaced or truncated: read it anew
+            self._inode, self.offset, self._partial = st.st_ino, 0, b""
+        if st.st_size == self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(st.st_size - self.offset)
+        self.offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        events = []
+        for line in lines:
+            try:
+                ev = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(ev, dict):
+                events.append(ev)
+        return events
+
+
+class Timeline:
+    """Events in seq order, grouped into turns, with search; `add` takes what an EventTail reads."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.turn_starts: list[int] = [0]     # index of the first event of each turn (turn 0 starts at 0)
+        self._texts: list[str] = []           # lower-cased JSON of each event, made on the first search
+
+    @classmethod
+    def load(cls, path: Path) -> Timeline:
+        """The timeline of a complete events.jsonl."""
+        tl = cls()
+        tl.add(EventTail(path).read_new())
+        return tl
+
+    @property
+    def n_turns(self) -> int:
+        """Model turns recorded so far (turn numbers run 1..n_turns; 0 is the start)."""
+        return len(self.turn_starts) - 1
+
+    def add(self, events: list[Event]) -> int | None:
+        """Append events; returns the index from which earlier ones were replaced (a rewritten record), else None.
+
+        An event already held (same seq, ts and type) is skipped, so a file read again from its start adds
+        only what is new."""
+        rewound: int | None = None
+        for ev in events:
+            seq = ev.get("seq")
+            i = seq if isinstance(seq, int) and 0 <= seq <= len(self.events) else len(self.events)
+            if i < len(self.events):
+                held = self.events[i]
+                if held.get("ts") == ev.get("ts") and held.get("type") == ev.get("type"):
+                    continue
+                self._truncate(i)
+                rewound = i if rewound is None else min(rewound, i)
+            if ev.get("type") == "model_turn" and i > 0:
+                self.turn_starts.append(i)
+            self.events.append(ev)
+            if self._texts:
+                self._texts.append(_text(ev))
+        return rewound
+
+    def _truncate(self, i: int) -> None:
+        del self.events[i:]
+        del self._texts[i:]
+        while len(self.turn_starts) > 1 and self.turn_starts[-1] >= i:
+            self.turn_starts.pop()
+
+    def turn_of(self, index: int) -> int:
+        """The turn an event index belongs to."""
+        return bisect_right(self.turn_starts, index) - 1
+
+    def turn_range(self, turn: int) -> range:
+        """Indexes of the events of one turn."""
+        turn = max(0, min(turn, self.n_turns))
+        end = self.turn_starts[turn + 1] if turn + 1 < len(self.turn_starts) else len(self.events)
+        return range(self.turn_starts[turn], end)
+
+    def find_all(self, text: str) -> list[int]:
+        """Indexes of every event whose JSON contains `text`, case-insensitive."""
+        needle = text.lower().strip()
+        return [i for i, t in enumerate(self._search_texts()) if needle in t] if needle else []
+
+    def _search_texts(self) -> list[str]:
+        if len(self._texts) != len(self.events):
+            self._texts = [_text(e) for e in self.events]
+        return self._texts
+
+    def search(self, text: str, after: int = -1, backwards: bool = False) -> int | None:
+        """Index of the next event (or previous, backwards) whose JSON contains `text`, case-insensitive; wraps."""
+        needle = text.lower().strip()
+        if not needle or not self.events:
+            return None
+        self._search_texts()
+        n = len(self.events)
+        order = ([(after - k) % n for k in range(1, n + 1)] if backwards
+                 else [(after + k) % n for k in range(1, n + 1)])
+        return next((i for i in order if needle in self._texts[i]), None)
+
+    def last(self, type_: str) -> Event | None:
+        """The latest event of a type."""
+        return next((e for e in reversed(self.events) if e.get("type") == type_), None)
+
+
+def _text(ev: Event) -> str:
+    return json.dumps(ev, ensure_ascii=False, default=str).lower()
