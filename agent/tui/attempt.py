@@ -64,8 +64,14 @@ class EventBlock(Static, can_focus=True):
         self.action_toggle()
 
 
+class Conversation(VerticalScroll, inherit_bindings=False):
+    """The scrolled list of event blocks; its keys (arrows, home, end) are the screen's, not scrolling's."""
+
+
 class AttemptScreen(Screen):
     """A run's conversation, budgets and training jobs, live or in replay; control of a live run."""
+
+    AUTO_FOCUS = None          # nothing focused: the keys are the screen's (up/down then focus an event)
 
     BINDINGS = [
         Binding("escape,q", "back", "Back"),
@@ -76,6 +82,10 @@ class AttemptScreen(Screen):
         Binding("minus", "speed(-1)", "Slower", show=False),
         Binding("home", "jump(0)", "Start", show=False),
         Binding("end", "follow", "Live/end"),
+        Binding("up", "focus_block(-1)", "Up", show=False),
+        Binding("down", "focus_block(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("g", "prompt('turn')", "Go to turn"),
         Binding("slash", "prompt('search')", "Search"),
         Binding("n", "search_next(False)", "Next", show=False),
@@ -115,14 +125,14 @@ class AttemptScreen(Screen):
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="title")
-        yield VerticalScroll(id="conversation")
+        with Conversation(id="conversation", can_focus=False):
+            yield Static(id="more", classes="more")
         yield JobsPanel(self.store.workspace, id="jobs")
         yield Static(id="budgets")
         yield Input(id="prompt")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#prompt").display = False
         self._read_meta()
         self.timeline.add(self.tail.read_new())
         n = self.timeline.n_turns
@@ -132,6 +142,7 @@ class AttemptScreen(Screen):
             self._search(False)
         self._update_status()
         self.set_interval(POLL_S, self.poll)
+        self.call_after_refresh(self.set_focus, None)
 
     # -- following the record ------------------------------------------------------------------
     def poll(self) -> None:
@@ -168,7 +179,7 @@ class AttemptScreen(Screen):
 
     def _show_new(self, start: int) -> None:
         """Mount the blocks of events from index `start` on (following: the cursor moves to the last turn)."""
-        conv = self.query_one("#conversation", VerticalScroll)
+        conv = self.query_one("#conversation", Conversation)
         at_end = conv.scroll_offset.y >= conv.max_scroll_y - 1
         new: list[EventBlock] = []
         for i in range(start, len(self.timeline.events)):
@@ -210,35 +221,34 @@ class AttemptScreen(Screen):
 
     def _render_window(self) -> None:
         """Show turns [cursor-WINDOW+1, cursor] afresh (a jump, or a record rewritten by a resume)."""
-        conv = self.query_one("#conversation", VerticalScroll)
+        conv = self.query_one("#conversation", Conversation)
         self.blocks, self.by_call = {}, {}
         self.first = max(0, self.cursor - WINDOW + 1)
-        widgets: list[Static] = [Static(id="more", classes="more")]
+        widgets: list[EventBlock] = []
         for turn in range(self.first, self.cursor + 1):
             for i in self.timeline.turn_range(turn):
                 block = self._block_for(self.timeline.events[i], i, turn)
                 if block is not None:
                     widgets.append(block)
         with self.app.batch_update():
-            conv.remove_children()
+            conv.query(EventBlock).remove()
             conv.mount_all(widgets)
         self._update_more()
         now = time.time()
         for i in range(len(self.timeline.events)):
             self.shown_at.setdefault(i, now)
-        conv.scroll_end(animate=False, immediate=True)
+        self.call_after_refresh(conv.scroll_end, animate=False)
 
     def _update_more(self) -> None:
-        more = self.query("#more")
-        if more:
-            more.first().update(f"… {self.first} earlier turns (home: the start, g: a turn)" if self.first else "")
-            more.first().display = bool(self.first)
+        more = self.query_one("#more", Static)
+        more.update(f"… {self.first} earlier turns (home: the start, g: a turn)" if self.first else "")
+        more.display = bool(self.first)
 
     # -- moving through the turns --------------------------------------------------------------
     def go_to(self, turn: int) -> None:
         """Show the conversation up to the end of `turn` (replay mode)."""
         turn = max(0, min(turn, self.timeline.n_turns))
-        conv = self.query_one("#conversation", VerticalScroll)
+        conv = self.query_one("#conversation", Conversation)
         if turn == self.cursor + 1 and turn - self.first + 1 <= WINDOW + 1:       # one step forward: append
             self.cursor = turn
             new = [b for i in self.timeline.turn_range(turn)
@@ -307,6 +317,21 @@ class AttemptScreen(Screen):
             self.action_play()
         self._update_status()
 
+    def action_focus_block(self, delta: int) -> None:
+        """Move to the previous or next event (enter then folds or unfolds it)."""
+        blocks = list(self.query(EventBlock))
+        if not blocks:
+            return
+        at = blocks.index(self.focused) if self.focused in blocks else (len(blocks) if delta < 0 else -1)
+        target = blocks[max(0, min(len(blocks) - 1, at + delta))]
+        target.focus()
+        target.scroll_visible(animate=False)
+
+    def action_page(self, delta: int) -> None:
+        """Scroll the conversation a page up or down."""
+        conv = self.query_one("#conversation", Conversation)
+        (conv.scroll_page_down if delta > 0 else conv.scroll_page_up)(animate=False)
+
     def action_toggle_thinking(self) -> None:
         """Unfold (or fold) every model turn shown."""
         turns = [b for bs in self.blocks.values() for b in bs if b.event.get("type") == "model_turn"]
@@ -360,7 +385,7 @@ class AttemptScreen(Screen):
         box = self.query_one("#prompt", Input)
         box.display = False
         self.mode = ""
-        self.query_one("#conversation").focus()
+        self.set_focus(None)
 
     def _search(self, backwards: bool) -> None:
         after = self.match if self.match is not None else self.timeline.turn_range(self.cursor).stop - 1
@@ -437,7 +462,10 @@ class AttemptScreen(Screen):
     def _update_status(self) -> None:
         m, n = self.meta, self.timeline.n_turns
         status = effective_status(m) if m else "?"
-        mode = "LIVE" if self.follow else ("PLAY" if self.playing else "REPLAY") + f" ×{self.speed:g}"
+        if self.follow:
+            mode = "LIVE" if status in ("running", "paused") else "END"
+        else:
+            mode = ("PLAY" if self.playing else "REPLAY") + f" ×{self.speed:g}"
         score = m.get("score")
         graded = f" · score {score:.4g}" if isinstance(score, int | float) else ""
         medal = f" · {m['medal']}" if m.get("medal") else ""

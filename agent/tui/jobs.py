@@ -86,6 +86,7 @@ class JobsPanel(Static):
                     changed = True
         for job in self.jobs.values():
             changed |= job.read()
-        if changed:
-            self.update(Text("\n").join(j.line() for j in self.jobs.values()))
-            self.display = bool(self.jobs)
+        shown = [j for j in self.jobs.values() if j.steps]      # a metrics.jsonl without step lines is no job
+        if changed and shown:
+            self.update(Text("\n").join(j.line() for j in shown))
+        self.display = bool(shown)

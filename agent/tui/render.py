@@ -56,8 +56,8 @@ def _model_turn(ev: Event, expanded: bool) -> Text:
         parts.append(Text(_indent(content) if expanded else "  " + _one_line(content, 74)))
     for call in ev.get("tool_calls") or []:
         args = str(call.get("arguments") or "")
-        line = Text("  → ", style="yellow") + Text(str(call.get("name")), style="bold yellow") + Text(" ")
-        line.append(_pretty_args(args) if expanded else _one_line(args, 60), style="dim" if not expanded else "")
+        line = Text("  → ", style="yellow") + Text(str(call.get("name")), style="bold yellow")
+        line.append("\n" + _pretty_args(args) if expanded else " " + _one_line(args, 60), style="dim")
         parts.append(line)
     return Text("\n").join(parts)
 
@@ -130,4 +130,4 @@ def sparkline(values: list[float], width: int = 16) -> str:
         return ""
     lo, hi = min(vals), max(vals)
     span = (hi - lo) or 1.0
-    return "".join(SPARKS[min(7, int((v - lo) / span * 8))] for v in vals)
+    return "".join(SPARKS[round((v - lo) / span * 7)] for v in vals)
