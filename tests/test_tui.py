@@ -254,8 +254,11 @@ def test_training_jobs_in_the_workspace_show_as_sparklines(runs):
         assert panel.display
         text = str(panel.render())
         assert "job jobs/j1 step 4" in text and "reward ▁▃▅▆█ 0.8" in text and "loss" in text and "kl" in text
-        log.write({"step": 5, "phase": "rl", "loss": 0.4, "reward_mean": 1.0, "kl_rollout": 0.02})
+        log.write({"step": 5, "phase": "rl", "loss": 0.4, "reward_mean": 1.0, "kl_rollout": 0.02, "entropy": 2.5})
         await until(pilot, lambda: "step 5" in str(panel.render()), timeout=5)
+        await pilot.press("P")                     # the curves as a PNG, through agent.plots
+        png = runs / "done" / "plots" / "jobs_j1.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
     try:
         drive(EvoforgeApp(runs, open_run=runs / "done"), body)

@@ -95,6 +95,7 @@ class AttemptScreen(Screen):
         Binding("p", "pause", "Pause/go"),
         Binding("x", "stop", "Stop"),
         Binding("f", "prompt('fork')", "Fork"),
+        Binding("P", "plot", "Plot jobs", show=False),
     ]
 
     def __init__(self, root: Path, follow: bool = True, turn: int | None = None, speed: float = 1.0,
@@ -407,6 +408,19 @@ class AttemptScreen(Screen):
         """The next (or previous) event matching the search."""
         if self.query_text:
             self._search(backwards)
+
+    def action_plot(self) -> None:
+        """PNG curves (reward, KL, entropy) of each training job, into <run>/plots/ (agent.plots)."""
+        from agent import plots
+
+        jobs = [j for j in self.query_one("#jobs", JobsPanel).jobs.values() if j.steps]
+        if not jobs or not plots.available():
+            self.notify("no training job with steps yet" if not jobs else "matplotlib is not installed: "
+                        "pip install 'evoforge[plots]'", severity="warning")
+            return
+        written = [plots.training_curves(j.steps, self.root / "plots" / f"{j.name.replace('/', '_')}.png",
+                                         title=f"{self.root.name} · {j.name}") for j in jobs]
+        self.notify("wrote " + ", ".join(str(p) for p in written))
 
     # -- control of a live run -----------------------------------------------------------------
     def _live(self) -> bool:
