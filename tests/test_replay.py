@@ -15,7 +15,7 @@ from agent.graph.runner import start_run
 from agent.graph.spec import RunSpec
 from agent.runstore import RunStore
 from agent.tui.timeline import EventTail, Timeline
-from tests.toy import scripted, toy_env, turn
+from tests.toy import scripted, solved_run, toy_env, turn
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def runs(tmp_path_factory):
         for k, v in toy_env(root).items():
             mp.setenv(k, v)
         mp.delenv("OPENAI_BASE_URL", raising=False)
-        start_run(RunSpec("toy-binary", sandbox="local", run_id="h"))
+        solved_run(root / "runs", "h")
         yield root / "runs"
 
 
@@ -111,5 +111,6 @@ def test_fork_errors_are_one_line(runs, tmp_path):
               policy_impl=scripted([turn(("bash", {"command": "true"})), turn(("submit", {}))]))
     r = evo("resume", "custom", "--from-turn", "1")
     assert r.exit_code == 2 and "driven by a policy given in code" in r.output
-    assert evo("resume", "custom", "--from-turn", "1", "--policy", "heuristic", "--run-id", "c2", "-q").exit_code in (0, 1)
+    assert evo("resume", "custom", "--from-turn", "1", "--policy", "replay", "--replay-run", "h",
+               "--run-id", "c2", "-q").exit_code in (0, 1)
     assert RunStore.open("c2", base=runs).read_meta()["forked_from"]["run_id"] == "custom"

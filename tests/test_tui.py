@@ -14,25 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from agent.graph.runner import start_run
-from agent.graph.spec import RunSpec
 from agent.tui.app import EvoforgeApp
 from agent.tui.attempt import AttemptScreen, EventBlock
 from agent.tui.home import HomeScreen
-from tests.toy import SOLVE, record_turns, toy_env
+from tests.toy import SOLVE, record_turns, solved_run, toy_env
 
 EVOFORGE = [str(Path(sys.executable).parent / "evoforge")]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A toy environment with one finished heuristic run, `done` (6 turns)."""
+    """A toy environment with one finished run, `done` (6 turns, SOLVE_CALLS replayed)."""
     root = tmp_path_factory.mktemp("tui")
     with pytest.MonkeyPatch.context() as mp:
         for k, v in toy_env(root).items():
             mp.setenv(k, v)
         mp.delenv("OPENAI_BASE_URL", raising=False)
-        start_run(RunSpec("toy-binary", sandbox="local", run_id="done"))
+        solved_run(Path(os.environ["EVOFORGE_RUNS"]), "done")
         yield Path(os.environ["EVOFORGE_RUNS"])
 
 
@@ -58,6 +56,7 @@ def shown(screen: AttemptScreen) -> list[dict]:
 
 def test_a_finished_run_opens_at_its_end_with_every_event_once(runs):
     events = [json.loads(line) for line in (runs / "done" / "events.jsonl").read_text().splitlines()]
+    score = json.loads((runs / "done" / "meta.json").read_text())["score"]
 
     async def body(pilot):
         screen = pilot.app.screen
@@ -66,7 +65,7 @@ def test_a_finished_run_opens_at_its_end_with_every_event_once(runs):
         # every event but the tool starts (each replaced by its result), in order
         assert [e["seq"] for e in shown(screen)] == [e["seq"] for e in events if e["type"] != "tool_started"]
         title = str(screen.query_one("#title").render())
-        assert "finished" in title and "END turn 6/6" in title and "score 0.5" in title
+        assert "finished" in title and "END turn 6/6" in title and f"score {score:.4g}" in title
         assert "turns" in str(screen.query_one("#budgets").render())
 
     drive(EvoforgeApp(runs, open_run=runs / "done"), body)
@@ -129,12 +128,13 @@ def test_thinking_and_long_outputs_are_folded_until_unfolded(runs):
 
 def test_home_lists_filters_sorts_and_opens_runs(runs, tmp_path):
     record_turns(runs, "other-src", [("bash", {"command": "true"})], task="spooky-author-identification")
+    meta = json.loads((runs / "done" / "meta.json").read_text())
 
     async def body(pilot):
         home = pilot.app.screen
         assert isinstance(home, HomeScreen)
         assert {"done", "other-src"} <= set(home.order)
-        assert home.rows["done"]["status"] == "finished" and home.rows["done"]["score"].startswith("0.5")
+        assert home.rows["done"]["status"] == "finished" and home.rows["done"]["score"] == f"{meta['score']:.4g}"
         await pilot.press("slash", *"spooky")
         assert home.order == ["other-src"]
         await pilot.press("ctrl+a", "ctrl+k", "enter")         # clear the filter
@@ -205,7 +205,7 @@ def test_a_fork_from_a_turn_starts_a_new_run_that_names_its_origin(runs):
     async def body(pilot):
         screen = pilot.app.screen
         await pilot.press("right", "right", "right")
-        await pilot.press("f", *"heuristic", "enter")
+        await pilot.press("f", *"replay", "enter")   # its own turns again, from turn 3
         await until(pilot, lambda: pilot.app.screen is not screen, timeout=60)
         fork = pilot.app.screen
         assert isinstance(fork, AttemptScreen) and fork.root.name != "done"
