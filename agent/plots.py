@@ -7,6 +7,7 @@ matplotlib, `available()` is False and callers skip their plots with a note.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,5 +56,23 @@ def training_curves(steps: Sequence[Mapping[str, Any]], path: Path, title: str =
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0] and any(s.get("phase") for s in steps):
             ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def scores_over_time(series: Mapping[str, Sequence[tuple[datetime, float]]], path: Path,
+                     title: str = "score over time") -> Path:
+    """Score against wall-clock time, one line of markers per attempt (a label to its points, in time order)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, points in series.items():
+        if points:
+            ax.plot(*zip(*sorted(points), strict=True), marker="o", markersize=4, label=label)
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("score")
+    ax.grid(alpha=0.3)
+    if 0 < len(series) <= 12:
+        ax.legend(fontsize=7, loc="best")
+    fig.autofmt_xdate()
     fig.suptitle(title)
     return _save(fig, path)

@@ -4,7 +4,7 @@ end, and in replay at turn 0), a jump and steps in replay, and the live view's l
     .venv/bin/python bench/tui_speed.py [--events 10000] [--live 200]
 
 Baselines measured in the same run: opening a 100-event run the same way (so the ratio shows what the record's
-size costs), and parsing the 10,000 lines with plain json.loads. The live lag is the time from an event's
+size costs), a bare Textual app showing one line (Textual's own start), and plain json.loads of every line. The live lag is the time from an event's
 append (by another process, fsync'd like a run's) to its block being mounted, against the view's poll period.
 Headless (Textual's run_test) in an 80x24 terminal.
 """
@@ -32,8 +32,9 @@ from agent.tui.app import EvoforgeApp  # noqa: E402
 OUTPUT = "\n".join(f"row {i}: loss 0.{i:04d} auc 0.{9000 - i:04d}" for i in range(60))
 WRITER = """
 import sys, time
+from pathlib import Path
 from agent.runstore import RunStore
-store, n, gap = RunStore(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+store, n, gap = RunStore(Path(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
 seq = len(store.read_events())
 for i in range(n):
     store.append_event(seq + i, seq + i, "model_turn", turn=10_000 + i, content=f"live {i}", tool_calls=[],
@@ -74,19 +75,34 @@ async def _open(runs: Path, root: Path, replay: bool, moves: bool) -> dict[str, 
             screen = app.screen
             mid = screen.timeline.n_turns // 2
             t = time.perf_counter()
-            await pilot.press("g", *str(mid), "enter")
+            screen.go_to(mid)
             await pilot.pause()
             out["jump"] = time.perf_counter() - t
             assert screen.cursor == mid, (screen.cursor, mid)
             t = time.perf_counter()
-            await pilot.press("left")
+            screen.action_step(-1)
             await pilot.pause()
             out["step_back"] = time.perf_counter() - t
             t = time.perf_counter()
-            await pilot.press("right")
+            screen.action_step(1)
             await pilot.pause()
             out["step_forward"] = time.perf_counter() - t
     return out
+
+
+async def _bare() -> float:
+    """Seconds to the first screen of a bare Textual app showing one line (Textual's own start)."""
+    from textual.app import App
+    from textual.widgets import Static
+
+    class Bare(App):
+        def compose(self):
+            yield Static("hello")
+
+    t0 = time.perf_counter()
+    async with Bare().run_test(headless=True, size=(80, 24)) as pilot:
+        await pilot.pause()
+        return time.perf_counter() - t0
 
 
 async def _live(runs: Path, root: Path, n: int, gap: float) -> list[float]:
@@ -124,6 +140,8 @@ def main() -> None:
         parse = time.perf_counter() - t
         print(f"record: {args.events} events, {(big / 'events.jsonl').stat().st_size / 1e6:.1f} MB; "
               f"json.loads of every line: {parse * 1000:.0f} ms")
+        bare = statistics.median(asyncio.run(_bare()) for _ in range(args.repeat))
+        print(f"bare Textual app (one line), first screen: {bare * 1000:.0f} ms")
         rows = []
         for label, replay in (("open at the end (finished run)", False), ("open in replay at turn 0", True)):
             for name, root in (("10k", big), ("100", small)):
@@ -135,7 +153,7 @@ def main() -> None:
                   "".join(f", {k} {v * 1000:.0f} ms" for k, v in r.items() if k != "first_screen"))
         for label in dict.fromkeys(r[0] for r in rows):
             a, b = (r[2]["first_screen"] for r in rows if r[0] == label)
-            print(f"{label}: 10k / 100 events = {a / b:.2f}x; 10k / json.loads = {a / parse:.1f}x")
+            print(f"{label}: 10k / 100 events = {a / b:.2f}x; 10k / bare app = {a / bare:.2f}x")
         live = write_record(runs, "live", 30, status="running")
         lags = sorted(asyncio.run(_live(runs, live, args.live, args.gap)))
         p95 = lags[int(0.95 * (len(lags) - 1))]

@@ -135,6 +135,12 @@ def test_home_lists_filters_sorts_and_opens_runs(runs, tmp_path):
         assert isinstance(home, HomeScreen)
         assert {"done", "other-src"} <= set(home.order)
         assert home.rows["done"]["status"] == "finished" and home.rows["done"]["score"] == f"{meta['score']:.4g}"
+        spent = meta["turns"] / meta["budgets"]["max_turns"]     # the only budget with a limit: turns
+        assert home.rows["done"]["budget"] == f"{'█' * round(spent * 6):░<6} {spent:4.0%} turns"
+        assert "? Keys" in str(home.query_one("#keys").render()) and "/ Filter" in str(home.query_one("#keys").render())
+        await pilot.press("P")                     # the scores of the runs listed, through agent.plots
+        png = runs / "plots" / "scores.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
         await pilot.press("slash", *"spooky")
         assert home.order == ["other-src"]
         await pilot.press("ctrl+a", "ctrl+k", "enter")         # clear the filter
@@ -267,3 +273,13 @@ def test_training_jobs_in_the_workspace_show_as_sparklines(runs):
         import shutil
 
         shutil.rmtree(runs / "done" / "workspace" / "jobs")
+
+
+def test_the_budget_column_shows_the_budget_nearest_to_being_spent():
+    from agent.tui.home import budget_cell
+
+    meta = {"turns": 4, "tokens": 900, "elapsed_s": 30.0, "cost_usd": 0.1,
+            "budgets": {"max_turns": 40, "tokens": 1000, "seconds": 600, "usd": None}}
+    assert budget_cell(meta) == "█████░  90% tokens"
+    assert budget_cell({**meta, "elapsed_s": 600.0}) == "██████ 100% time"
+    assert budget_cell({"turns": 3, "budgets": {"max_turns": None}}) == "3 turns"

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from agent.runstore import RunStore, effective_status
 from agent.tui import actions
 from agent.tui.jobs import JobsPanel
+from agent.tui.keys import HELP, KeyLine
 from agent.tui.render import FOLDABLE, bar, event_text, human
 from agent.tui.timeline import EventTail, Timeline
 from common.errors import UserError
@@ -74,6 +75,7 @@ class AttemptScreen(Screen):
     AUTO_FOCUS = None          # nothing focused: the keys are the screen's (up/down then focus an event)
 
     BINDINGS = [
+        HELP,
         Binding("escape,q", "back", "Back"),
         Binding("left,comma", "step(-1)", "Turn -1"),
         Binding("right,full_stop", "step(1)", "Turn +1"),
@@ -131,7 +133,7 @@ class AttemptScreen(Screen):
         yield JobsPanel(self.store.workspace, id="jobs")
         yield Static(id="budgets")
         yield Input(id="prompt")
-        yield Footer()
+        yield KeyLine(id="keys")
 
     def on_mount(self) -> None:
         self._read_meta()

@@ -14,16 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from agent.runstore import effective_status, list_runs
 from agent.tui import actions
+from agent.tui.keys import HELP, KeyLine
 from agent.tui.render import bar
 from common.errors import UserError
 
 REFRESH_S = 1.0
 COLUMNS = (("run_id", "run"), ("kind", "kind"), ("status", "status"), ("score", "score"), ("medal", "medal"),
-           ("progress", "turns"))
+           ("budget", "budget"))
 SORTS = ("started", "status", "score", "task")
 STALE_S = 90.0     # a live run whose heartbeat is older than this is shown as "stale?"
 
@@ -31,15 +32,27 @@ STALE_S = 90.0     # a live run whose heartbeat is older than this is shown as "
 def run_row(meta: dict[str, Any]) -> dict[str, str]:
     """The cells of one run (agent or training run) as the home screen shows them."""
     score = meta.get("score")
-    budgets = meta.get("budgets") or {}
     status = effective_status(meta)
     if status in ("running", "paused") and _stale(meta.get("heartbeat")):
         status += " stale?"
-    turns = meta.get("turns")
-    progress = bar(turns, budgets.get("max_turns"), 6) if budgets.get("max_turns") else str(turns or "-")
     return {"run_id": str(meta.get("run_id")), "kind": str(meta.get("kind", "attempt")), "status": status,
             "score": f"{score:.4g}" if isinstance(score, int | float) else "-", "medal": str(meta.get("medal") or "-"),
-            "progress": progress, "task": str(meta.get("task") or ""), "started": str(meta.get("created") or "")}
+            "budget": budget_cell(meta), "task": str(meta.get("task") or ""), "started": str(meta.get("created") or "")}
+
+
+BUDGETS = (("turns", "turns", "max_turns"), ("time", "elapsed_s", "seconds"), ("tokens", "tokens", "tokens"),
+           ("$", "cost_usd", "usd"))
+
+
+def budget_cell(meta: dict[str, Any]) -> str:
+    """The bar of the budget nearest to being spent (turns, time, tokens or $), named; `-` without limits."""
+    limits = meta.get("budgets") or {}
+    used = [(float(meta.get(key) or 0) / limits[lim], name) for name, key, lim in BUDGETS
+            if isinstance(limits.get(lim), int | float) and limits[lim] > 0]
+    if not used:
+        return f"{meta.get('turns') or 0} turns"
+    frac, name = max(used)
+    return f"{bar(frac, 1.0, 6)} {name}"
 
 
 def _stale(heartbeat: Any) -> bool:
@@ -58,11 +71,13 @@ class HomeScreen(Screen):
     """Runs, newest first; / filters, s sorts, enter opens, n starts a run."""
 
     BINDINGS = [
+        HELP,
         Binding("enter", "open", "Open"),
         Binding("r", "replay", "Replay"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("n", "new_run", "New run"),
+        Binding("P", "plot", "Plot scores", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -79,7 +94,7 @@ class HomeScreen(Screen):
         yield Static(id="home-title")
         yield Input(placeholder="/ filter: a word of the id, task, status or kind", id="filter")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyLine(id="keys")
 
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
@@ -179,6 +194,22 @@ class HomeScreen(Screen):
         """Sort by the next key: started, status, score, task."""
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self.refresh_runs()
+
+    def action_plot(self) -> None:
+        """The graded scores of the runs listed against time, as a PNG (agent.plots) in <runs>/plots/."""
+        from agent import plots
+        from agent.tui.timeline import score_points
+
+        if not plots.available():
+            self.notify("matplotlib is not installed: pip install 'evoforge[plots]'", severity="warning")
+            return
+        series = {rid: pts for rid in self.order
+                  if self.rows[rid]["score"] != "-" and (pts := score_points(self.runs_dir / rid))}
+        if not series:
+            self.notify("no run listed has a score yet", severity="warning")
+            return
+        title = f"scores of {len(series)} runs" + (f" matching “{self.filter}”" if self.filter else "")
+        self.notify(f"wrote {plots.scores_over_time(series, self.runs_dir / 'plots' / 'scores.png', title)}")
 
     def action_new_run(self) -> None:
         """The form that starts a run."""

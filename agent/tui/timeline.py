@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from bisect import bisect_right
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +141,15 @@ class Timeline:
 
 def _text(ev: Event) -> str:
     return json.dumps(ev, ensure_ascii=False, default=str).lower()
+
+
+def score_points(root: Path) -> list[tuple[datetime, float]]:
+    """When and what each grading of a run scored (one point a grading; a fork's or a resume's add theirs)."""
+    points = []
+    for ev in EventTail(Path(root) / "events.jsonl").read_new():
+        if ev.get("type") == "grading" and isinstance(ev.get("score"), int | float):
+            try:
+                points.append((datetime.fromisoformat(str(ev.get("ts"))), float(ev["score"])))
+            except ValueError:
+                continue
+    return points
