@@ -4,7 +4,7 @@
 
 Makes a throw-away toy competition and runs folder (tests/toy.py), replays a short solving session in the
 local sandbox, adds a training job's metrics to its workspace, and saves home, the attempt view (finished,
-with the job's sparklines) and replay (turn 2, thinking unfolded, a search) through Textual's own export.
+with the job's sparklines) and replay (turn 2, thinking unfolded, a search's match) through Textual's own export.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
 
         asyncio.run(_shoot(EvoforgeApp(runs), args.out, "tui-home"))
         asyncio.run(_shoot(EvoforgeApp(runs, open_run=runs / "toy-demo"), args.out, "tui-attempt"))
-        asyncio.run(_shoot(EvoforgeApp(runs, open_run=runs / "toy-demo", replay=True, turn=2, search="seq"),
+        asyncio.run(_shoot(EvoforgeApp(runs, open_run=runs / "toy-demo", replay=True, turn=2, search="seq 1 60"),
                            args.out, "tui-replay", keys=("t",)))
 
 

@@ -79,6 +79,7 @@ def test_the_timeline_reads_appended_torn_and_rewritten_records(tmp_path):
     assert tl.add(tail.read_new()) == 3
     assert [e["ts"] for e in tl.events] == ["t0", "t1", "t2", "t3b", "t4"] and tl.n_turns == 2
     assert tl.search("T3B") == 3 and tl.search("model_turn", after=3) == 1 and tl.turn_of(4) == 2
+    assert tl.find_all("seq") == [] and tl.find_all("TOOL_") == [2, 4]      # values are searched, not keys
 
 
 def test_resume_from_a_turn_forks_a_new_run_that_names_its_origin(runs):

@@ -61,7 +61,7 @@ class Timeline:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.turn_starts: list[int] = [0]     # index of the first event of each turn (turn 0 starts at 0)
-        self._texts: list[str] = []           # lower-cased JSON of each event, made on the first search
+        self._texts: list[str] = []           # lower-cased values of each event, made on the first search
 
     @classmethod
     def load(cls, path: Path) -> Timeline:
@@ -114,7 +114,7 @@ class Timeline:
         return range(self.turn_starts[turn], end)
 
     def find_all(self, text: str) -> list[int]:
-        """Indexes of every event whose JSON contains `text`, case-insensitive."""
+        """Indexes of every event with a value that contains `text`, case-insensitive."""
         needle = text.lower().strip()
         return [i for i, t in enumerate(self._search_texts()) if needle in t] if needle else []
 
@@ -124,7 +124,7 @@ class Timeline:
         return self._texts
 
     def search(self, text: str, after: int = -1, backwards: bool = False) -> int | None:
-        """Index of the next event (or previous, backwards) whose JSON contains `text`, case-insensitive; wraps."""
+        """Index of the next event (or previous, backwards) with a value containing `text`, case-insensitive; wraps."""
         needle = text.lower().strip()
         if not needle or not self.events:
             return None
@@ -140,7 +140,21 @@ class Timeline:
 
 
 def _text(ev: Event) -> str:
-    return json.dumps(ev, ensure_ascii=False, default=str).lower()
+    """The event's values (nested ones too; not its keys, which every event shares), lower-cased."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif value is not None:
+            parts.append(str(value))
+
+    walk(ev)
+    return "\n".join(parts).lower()
 
 
 def score_points(root: Path) -> list[tuple[datetime, float]]:
