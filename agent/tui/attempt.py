@@ -30,7 +30,7 @@ from agent.tui.timeline import EventTail, Timeline
 from common.errors import UserError
 
 POLL_S = 0.05          # how often the record is looked at (a stat; a read only when it grew)
-WINDOW = 20            # turns shown at once
+WINDOW = 10            # turns shown at once (more are a step, a jump or `home` away)
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)   # replay speeds, turns per second
 
 
