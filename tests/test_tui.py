@@ -255,12 +255,20 @@ def test_training_jobs_in_the_workspace_show_as_sparklines(runs):
     log = RunLog(job, enabled=True, tensorboard=False, echo=open(os.devnull, "w"))
     for step in range(5):
         log.write({"step": step, "phase": "rl", "loss": 1.0 - step / 10, "reward_mean": step / 5, "kl_rollout": 0.01})
+    # what the agent links to outside its workspace is not read: a linked folder, a linked file
+    outside = runs.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "metrics.jsonl").write_text(json.dumps({"step": 9, "reward_mean": 1.0}) + "\n")
+    (job.parent / "evil").symlink_to(outside)
+    (job.parent / "j2").mkdir()
+    (job.parent / "j2" / "metrics.jsonl").symlink_to(outside / "metrics.jsonl")
 
     async def body(pilot):
         panel = pilot.app.screen.query_one("#jobs")
         assert panel.display
         text = str(panel.render())
         assert "job jobs/j1 step 4" in text and "reward ▁▃▅▆█ 0.8" in text and "loss" in text and "kl" in text
+        assert "evil" not in text and "j2" not in text and len(panel.jobs) == 1
         log.write({"step": 5, "phase": "rl", "loss": 0.4, "reward_mean": 1.0, "kl_rollout": 0.02, "entropy": 2.5})
         await until(pilot, lambda: "step 5" in str(panel.render()), timeout=5)
         await pilot.press("P")                     # the curves as a PNG, through agent.plots

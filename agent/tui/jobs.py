@@ -1,18 +1,22 @@
 """Training jobs of an attempt: the trainer's metrics.jsonl files in its workspace, as sparklines.
 
 A job is any folder of the workspace (up to three levels down) holding a `metrics.jsonl` written by the
-bundled trainer (trainer/metrics.py: step lines with `step`, `phase`, `reward_mean`, `loss`, `kl_rollout`,
+bundled trainer; what the agent wrote is read through agent.tools.confine like every host-side file access (trainer/metrics.py: step lines with `step`, `phase`, `reward_mean`, `loss`, `kl_rollout`,
 `entropy`, …). Each file is read incrementally, like the run's own record.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import Static
 
+from agent.tools import confine
+from agent.tools.base import ToolContext, ToolError
 from agent.tui.render import sparkline
 from agent.tui.timeline import EventTail
 
@@ -21,12 +25,42 @@ MAX_JOBS = 3
 RESCAN_S = 5.0
 
 
+def _roots(workspace: Path) -> ToolContext:
+    """The workspace as agent.tools.confine's only root (what the agent wrote is read as the tools read it)."""
+    return ToolContext(sandbox=None, workspace=workspace, public=workspace)
+
+
 def find_jobs(workspace: Path) -> list[Path]:
-    """metrics.jsonl files of the workspace (at most three folders down), most recently written first."""
-    found: list[Path] = []
-    for pattern in ("metrics.jsonl", "*/metrics.jsonl", "*/*/metrics.jsonl", "*/*/*/metrics.jsonl"):
-        found += [p for p in workspace.glob(pattern) if p.is_file() and not p.is_symlink()]
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+    """metrics.jsonl files of the workspace (at most three folders down, reached without links, on the
+    workspace's mount), most recently written first."""
+    ctx = _roots(workspace)
+    found: list[tuple[float, Path]] = []
+    try:
+        for e in confine.walk(ctx, ".", max_depth=4):
+            if not e.is_dir and not e.is_link and e.rel.split("/")[-1] == "metrics.jsonl":
+                found.append((confine.file_stat(ctx, e.rel)[1].st_mtime, workspace / e.rel))
+    except (OSError, ToolError):           # the workspace is gone, or something in it changed under the walk
+        pass
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+class WorkspaceTail(EventTail):
+    """An EventTail over a file of the workspace, opened through agent.tools.confine (no link followed, regular
+    files only), taking in at most `max_read` bytes a call."""
+
+    max_read = 1 << 20
+
+    def __init__(self, path: Path, workspace: Path) -> None:
+        super().__init__(path)
+        self.ctx, self.rel = _roots(workspace), str(path.relative_to(workspace))
+
+    @contextmanager
+    def _open(self) -> Iterator[int]:
+        try:
+            with confine.open_file(confine.locate(self.ctx, self.rel)) as (fd, _):
+                yield fd
+        except ToolError:                    # a link, a FIFO, a device, ...: read as missing
+            raise FileNotFoundError(self.rel) from None
 
 
 class Job:
@@ -34,7 +68,7 @@ class Job:
 
     def __init__(self, path: Path, workspace: Path) -> None:
         self.path, self.name = path, str(path.parent.relative_to(workspace)) or "."
-        self.tail = EventTail(path)
+        self.tail = WorkspaceTail(path, workspace)
         self.steps: list[dict] = []
 
     def read(self) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,28 +24,41 @@ Event = dict[str, Any]
 class EventTail:
     """The events appended to one events.jsonl since the last `read_new` (from the start on the first)."""
 
+    max_read: int | None = None          # bytes taken in per call (None: all that was appended)
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.offset = 0
         self._inode: int | None = None
         self._partial = b""
 
+    @contextmanager
+    def _open(self) -> Iterator[int]:
+        """A read descriptor of the file (FileNotFoundError while there is none)."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
     def read_new(self) -> list[Event]:
         """The complete events written since the last call; after the file was replaced, all of them again."""
         try:
-            st = os.stat(self.path)
+            with self._open() as fd:
+                st = os.fstat(fd)
+                if st.st_ino != self._inode or st.st_size < self.offset:   # replaced or truncated: read it anew
+                    self._inode, self.offset, self._partial = st.st_ino, 0, b""
+                if st.st_size == self.offset:
+                    return []
+                want = st.st_size - self.offset
+                data = os.pread(fd, want if self.max_read is None else min(want, self.max_read), self.offset)
         except FileNotFoundError:
             return []
-        if st.st_ino != self._inode or st.st_size < self.offset:   # replaced or truncated: read it anew
-            self._inode, self.offset, self._partial = st.st_ino, 0, b""
-        if st.st_size == self.offset:
-            return []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read(st.st_size - self.offset)
         self.offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
+        if self.max_read is not None and len(self._partial) > self.max_read:   # a line without end: dropped
+            self._partial = b""
         events = []
         for line in lines:
             try:
