@@ -124,6 +124,17 @@ def test_draft_then_improve_then_blend_then_select_validate_submit():
     assert [r["name"] for r in recipes["recipes"]] == ["weak", "linear"] and recipes["cv"]["folds"] == 3
 
 
+def test_a_budget_too_short_for_any_share_still_drafts_one_recipe_with_what_is_left():
+    policy = _policy(QUICK_BOOK, budget_s=30.0)      # shares of 9 s, under min_recipe_s once the reserve is kept
+    policy.book = dict(policy.book, min_recipe_s=10)
+    sim = Sim(policy, _engine_ok)
+    sim.run()
+    runs = sim.engine()
+    assert [r[:2] for r in runs] == [["inspect"], ["run", "weak"], ["select"]]
+    limit = float(runs[1][runs[1].index("--time-limit") + 1])
+    assert 10 <= limit <= 30 - 7.5       # what is left after the reserve (a quarter of the budget)
+
+
 def test_a_failed_draft_falls_back_to_the_simple_recipe_then_goes_on():
     fail = {"weak": 'Traceback ...\nFAILED {"name": "weak", "error": "ValueError: boom"}\n[exit code 1]'}
     sim = Sim(_policy(QUICK_BOOK), lambda n, a, s: _engine_ok(n, a, s, fail=fail))

@@ -169,7 +169,8 @@ class HeuristicPolicy:
         for s in runs:
             outcome[s.engine[1]] = self._outcome(s)
         ok = [name for name, o in outcome.items() if o == "candidate"]
-        left_s = self.budget_s - state.get("elapsed_s", 0.0) - self.book["reserve_s"]
+        reserve = self._reserve()
+        left_s = self.budget_s - state.get("elapsed_s", 0.0) - reserve
         left_turns = self.max_turns - state.get("turns", 0)
         room = left_turns > FINISH_TURNS
         last = runs[-1] if runs else None
@@ -188,6 +189,8 @@ class HeuristicPolicy:
         todo = [r for r in plan["recipes"] if r not in outcome]
         if room and todo:
             limit = self._limit(todo[0], left_s)
+            if limit is None and not ok and left_s >= self.book["min_recipe_s"]:
+                limit = left_s      # a short budget: the draft gets all that is left rather than nothing
             if limit is not None:
                 stage = "Draft" if not outcome else "Improve"
                 why = f"{stage}: cross-validate recipe {todo[0]} ({len(todo) - 1} more after it"
@@ -197,9 +200,9 @@ class HeuristicPolicy:
         blended = any(s.engine[:1] == ["ensemble"] for s in steps[inspects[-1] + 1:])
         kept = [name for name in ok if name != fallback]
         if self.book["ensemble"]["enabled"] and len(kept) >= 2 and not blended and left_turns > FINISH_TURNS - 1 \
-                and left_s + self.book["reserve_s"] > 30:
+                and left_s + reserve > 30:
             return self._engine(n, f"Blend the best of {len(kept)} candidates if CV says it helps.",
-                                ["ensemble"], min(600.0, max(60.0, left_s + self.book["reserve_s"])))
+                                ["ensemble"], min(600.0, max(60.0, left_s + reserve)))
         return self._engine(n, "Out of recipes or budget: make the best candidate by CV the submission.",
                             ["select"], 120)
 
@@ -228,7 +231,11 @@ class HeuristicPolicy:
 
     def _timeout(self, limit: float, left_s: float) -> float:
         """The tool's timeout: the recipe's limit plus room for its last fold, within the budget's reserve."""
-        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self.book["reserve_s"]))
+        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self._reserve()))
+
+    def _reserve(self) -> float:
+        """Seconds kept back for blending, selection and submission: the book's, at most a quarter of the budget."""
+        return min(float(self.book["reserve_s"]), 0.25 * self.budget_s)
 
     def _fallback(self, n: int, why: str) -> AssistantTurn:
         script = FALLBACK.replace("__SAMPLE__", self.task.config.sample_submission)
