@@ -78,7 +78,8 @@ def build(num, text, cat, task):
     parts = [("num", "passthrough", num)]
     if cat:
         parts.append(("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cat))
-    kw = dict(max_iter=300, learning_rate=0.05, early_stopping=True, validation_fraction=0.1, random_state=0)
+    kw = dict(max_iter=300, learning_rate=0.05, early_stopping=True, validation_fraction=0.1,
+              random_state=int(os.environ.get("EVOFORGE_SEED", "0")))
     model = HistGradientBoostingClassifier(**kw) if task == "clf" else HistGradientBoostingRegressor(**kw)
     return make_pipeline(ColumnTransformer(parts), model)
 
