@@ -203,7 +203,7 @@ def _activity(a: dict) -> str:
     if a.get("state") in ("done", "failed"):
         return ""
     if a.get("stuck"):
-        return f"STUCK? quiet {a.get('quiet_s'):.0f}s"
+        return f"STUCK: {a.get('hung')}"
     if a.get("alive") and a.get("quiet_s") is not None:
         return f"{a.get('last_event')} {a.get('quiet_s'):.0f}s ago"
     return a.get("note") or ""
