@@ -296,3 +296,20 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+# -- Ray ----------------------------------------------------------------------------------------------------
+def test_a_campaign_on_a_local_ray_instance_gives_the_local_executors_results(env):
+    pytest.importorskip("ray", reason="the Ray executor is an optional extra: pip install 'evoforge[ray]'")
+    with FakeLLMServer(model_script) as server:
+        kw = {"policy": "llm", "base_url": server.base_url, "config_file": str(llm_config(env))}
+        local = _finished_once(_run(_spec("here", tasks=["toy-a", "toy-b"], seeds=(0,), **kw)))
+        try:
+            store = _run(_spec("ray", tasks=["toy-a", "toy-b"], seeds=(0,), executor="ray", **kw))
+        finally:
+            import ray
+
+            ray.shutdown()
+    assert _finished_once(store) == local
+    launched = [e for e in store.events() if e["type"] == "attempt_launched"]
+    assert len(launched) == 2 and all(e["pid"] is None for e in launched)     # Ray tasks, not our children
