@@ -35,7 +35,7 @@ def _line(event: dict[str, Any]) -> str | None:
     if kind == "attempt_finished":
         return (f"{t} {event.get('state'):<7} {key}: score {event.get('score')} · medal {event.get('medal') or '-'}"
                 f" · valid {'yes' if event.get('valid') else 'no'} · {event.get('seconds')} s")
-    if kind in ("attempt_requeued", "attempt_waiting", "attempt_failed"):
+    if kind in ("attempt_requeued", "attempt_waiting", "attempt_failed", "attempt_hung", "attempt_killed"):
         return f"{t} {kind.split('_')[1]:<7} {key}: {event.get('reason')}"
     if kind == "budget_spent":
         return f"{t} the total budget ({event.get('hours')} h) is spent: no new attempts start"

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.campaign import worker as exits
+from agent.campaign import exits
 from agent.campaign.executors import GONE, Executor, make_executor, worker_env
 from agent.campaign.results import attempt_result
 from agent.campaign.store import CampaignStore, FileLock, lock_holder
@@ -144,7 +144,7 @@ class Supervisor:
                     self._ended(row, code)
             running = self._rows("running")
             if time.monotonic() - self.watched >= WATCH_EVERY_S or self.hung:
-                self._watch(running)
+                self._watch(running, full=time.monotonic() - self.watched >= WATCH_EVERY_S)
             over = budget is not None and spent >= budget
             if over and not budget_noted:
                 self._log("budget_spent", hours=self.spec.total_hours)
@@ -160,9 +160,11 @@ class Supervisor:
                 return "budget_spent" if over and pending else "finished"
             time.sleep(self.poll_s)
 
-    def _watch(self, running: list[dict]) -> None:
-        """Stop the live attempts that are hung (they resume from their checkpoint); kill those that ignore it."""
-        self.watched = time.monotonic()
+    def _watch(self, running: list[dict], full: bool = True) -> None:
+        """Stop the live attempts that are hung (they resume from their checkpoint); kill those that ignore it.
+        `full`: check every live attempt (else only those already asked to stop)."""
+        if full:
+            self.watched = time.monotonic()
         for row in running:
             key = row["key"]
             if key in self.hung:
@@ -171,7 +173,7 @@ class Supervisor:
                     self.executor.kill(self.store, row)
                     self.hung[key] = float("inf")
                 continue
-            if lock_holder(self.store.lock_path(row["run_id"])) is None:
+            if not full or lock_holder(self.store.lock_path(row["run_id"])) is None:
                 continue                           # not started yet, or just ended: poll tells
             record = RunStore(self.store.record_dir(row["run_id"]))
             try:
