@@ -1,18 +1,20 @@
 """Every PNG evoforge draws, in one module (matplotlib, Agg backend, from the `plots` extra).
 
-Reports call these with plain data (lists and dicts), so the module knows nothing of run records. Without
-matplotlib, `available()` is False and reports skip their plots with a note.
+Callers pass plain data (lists and dicts), so the module knows nothing of run records. Without
+matplotlib, `available()` is False and callers skip their plots with a note.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 MEDAL_KEYS = (("any_medal", "any medal"), ("gold", "gold"), ("silver", "silver"), ("bronze", "bronze"),
               ("above_median", "above median"), ("valid_rate", "valid"))
+TRAINING_CURVES = (("reward_mean", "reward"), ("kl_rollout", "KL to the rollout policy"), ("entropy", "entropy"))
 
 
 def available() -> bool:
@@ -41,7 +43,7 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def score_over_time(series: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]], path: Path,
+def campaign_score_panels(series: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]], path: Path,
                     title: str = "score over wall time") -> Path:
     """One panel per competition, one line per seed: candidates' validation scores (dots joined) and the
     graded score (a star) against seconds since the attempt started. `series[task][seed]` = points with
@@ -113,4 +115,42 @@ def paired_comparison(comparison: Mapping[str, Any], path: Path, a: str = "A", b
     right.axvline(0, color="grey", lw=0.8)
     right.tick_params(labelsize=7)
     right.set_xlabel(f"mean percentile change ({b} − {a})", fontsize=8)
+    return _save(fig, path)
+
+
+def training_curves(steps: Sequence[Mapping[str, Any]], path: Path, title: str = "training job") -> Path:
+    """Reward, KL and entropy against the step, one panel each, from a trainer's metrics.jsonl step lines
+    (trainer/metrics.py); SFT and RL phases in their own colours. A curve with no values is left empty."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(TRAINING_CURVES), figsize=(4 * len(TRAINING_CURVES), 3.2), squeeze=False)
+    for ax, (key, label) in zip(axes[0], TRAINING_CURVES, strict=True):
+        for phase in sorted({str(s.get("phase", "")) for s in steps}):
+            pts = [(s["step"], s[key]) for s in steps
+                   if str(s.get("phase", "")) == phase and isinstance(s.get(key), int | float) and "step" in s]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker=".", markersize=3, label=phase or None)
+        ax.set_title(label)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0] and any(s.get("phase") for s in steps):
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def scores_over_time(series: Mapping[str, Sequence[tuple[datetime, float]]], path: Path,
+                     title: str = "score over time") -> Path:
+    """Score against wall-clock time, one line of markers per attempt (a label to its points, in time order)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, points in series.items():
+        if points:
+            ax.plot(*zip(*sorted(points), strict=True), marker="o", markersize=4, label=label)
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("score")
+    ax.grid(alpha=0.3)
+    if 0 < len(series) <= 12:
+        ax.legend(fontsize=7, loc="best")
+    fig.autofmt_xdate()
+    fig.suptitle(title)
     return _save(fig, path)

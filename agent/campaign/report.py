@@ -217,7 +217,7 @@ def write(store: Any, other: Any = None, pad_missing: bool = False) -> tuple[dic
             if points:
                 series.setdefault(r["task"], {})[r["seed"]] = points
         if series:
-            drawn.append(plots.score_over_time(series, out / "score_over_time.png", f"campaign {store.name}").name)
+            drawn.append(plots.campaign_score_panels(series, out / "score_over_time.png", f"campaign {store.name}").name)
         aggs = {store.name: doc["aggregate"]}
         if other is not None:
             aggs = {other.name: aggregate(results(other), pad_missing), **aggs}

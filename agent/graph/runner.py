@@ -78,11 +78,12 @@ def check_memory_file(path: Path) -> None:
                         f"EVOFORGE_MEMORY to a writable place")
 
 
-def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink | None) -> None:
-    """Write event 0, run_started (the one place it is written: at start, and again on resume if it was lost)."""
+def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink | None, **extra: Any) -> None:
+    """Write event 0, run_started (the one place it is written: at start, on resume if it was lost, and for a
+    fork, with `forked_from` among `extra`)."""
     Emitter(store, 0, 0, sink).emit("run_started", run_id=store.run_id, task=spec.task, policy=spec.policy,
                                     model=spec.model, sandbox=sandbox_kind, scaffold_commit=spec.scaffold_commit,
-                                    budgets=spec.budgets.to_dict())
+                                    budgets=spec.budgets.to_dict(), **extra)
 
 
 def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy,
