@@ -1,7 +1,9 @@
 """The heuristic policy: a no-LLM engineer that drives the same graph and tools by rules.
 
 Look at the data, write a generic scikit-learn solution from the competition's submission spec,
-run it, validate, fall back to the sample submission when something fails, submit.
+run it, validate, fall back to the sample submission when something fails, register the submission as
+a candidate (it has no cross-validation score to report), finish. A call cut by a kill of the harness
+(its observation says it was interrupted) is issued again: its failure says nothing about the script.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import re
 
 from agent.graph.policies.heuristic_script import FALLBACK, SCRIPT
+from agent.graph.recovery import INTERRUPTED
 from agent.graph.stops import PolicyStop
 from agent.llm.types import AssistantTurn, ToolCall
 
@@ -63,6 +66,8 @@ class HeuristicPolicy:
         if last is None:
             return self._turn(n, "Start by listing the public data.", "list_files", {"path": "/data", "max_depth": 2})
         name, args = last["name"], last["args"]
+        if result.startswith(INTERRUPTED[:40]):
+            return self._turn(n, "The last call was interrupted by a restart; run it again.", name, args)
         if name == "list_files":
             cmd = f'for f in {data}/*.csv; do echo "== $f ($(wc -l < "$f") lines)"; head -c 800 "$f" | head -n 4; done'
             return self._turn(n, "Look at the CSV headers and a few rows.", "bash", {"command": cmd})
@@ -80,12 +85,15 @@ class HeuristicPolicy:
             return self._turn(n, "Even the fallback failed; submit whatever exists.", "submit", {})
         if name == "validate_submission":
             if result.startswith("valid"):
-                return self._turn(n, "Valid; submit it.", "submit", {})
+                return self._turn(n, "Valid; register it as a candidate.", "submit", {"note": "generic script"})
             if "fallback" not in json.dumps(state["messages"][-6:]):
                 return self._fallback(n, f"Invalid submission ({result[:200]}); fall back to the sample submission.")
-            return self._turn(n, "Still invalid; submit anyway so it is graded.", "submit", {})
+            return self._turn(n, "Still invalid; register it anyway so its error is recorded.", "submit", {})
         if name == "submit":
-            raise PolicyStop("submitted")
+            return self._turn(n, "The generic script is all this engineer does; finish.", "finish",
+                              {"reason": "one generic solution"})
+        if name == "finish":
+            raise PolicyStop("finished")
         return self._turn(n, "Check the submission.", "validate_submission", {})
 
     def _fallback(self, n: int, why: str) -> AssistantTurn:
