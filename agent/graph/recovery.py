@@ -20,8 +20,9 @@ import json
 from agent.runstore import RunStore, write_json
 
 INTERRUPTED_EXIT = 130          # as a shell reports a command stopped by a signal
+INTERRUPTED_PREFIX = "error: this call was interrupted"   # how a cut call's observation begins (policies test it)
 INTERRUPTED = (
-    "error: this call was interrupted: the agent's process was killed while it ran, and the run was resumed "
+    f"{INTERRUPTED_PREFIX}: the agent's process was killed while it ran, and the run was resumed "
     "after a restart. Its effects are unknown: it may have done all, part or none of its work (files may be "
     "written in part, a process it started may have stopped midway). It was not run again. Check the state "
     "it would have changed before relying on it, and call it again if it is still needed."
