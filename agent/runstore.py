@@ -177,6 +177,9 @@ class RunStore:
         store = cls(root)
         try:
             base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise runs_dir_error(exc, base) from None
+        try:
             root.mkdir()                            # the claim: of two starts of one id, one makes the folder
         except FileExistsError:
             if not _unstarted(root):

@@ -224,7 +224,7 @@ def model(ctx: RunContext, state: AgentState) -> dict:
         messages.append({"role": "user", "content": ctx.scaffold.render("nudge")})
     totals = _usage(state, [turn])
     _save_progress(ctx, turns, totals)
-    return _done(ctx, em, t0, state, held_s=held, **ctl, messages=messages, pending=pending, turns=turns,
+    return _done(ctx, em, t0, state, held_s=held, **{**ctl, "messages": messages}, pending=pending, turns=turns,
                  idle_turns=idle, outage=None, overflow=None, overflows=0, last_prompt_tokens=turn.usage.prompt_tokens,
                  **totals, **stop_now)
 
