@@ -253,4 +253,7 @@ def test_a_run_killed_mid_recipe_resumes_from_its_history_and_finishes(env, tmp_
     assert store.read_meta()["status"] == "finished" and calls[-1]["name"] == "finish"
     reg = json.loads((store.root / "workspace" / "candidates.json").read_text())
     assert {"weak", "linear"} <= {c["name"] for c in reg["candidates"]}
-    assert json.loads(store.score_path.read_text())["valid"] is True
+    killed = json.loads(store.score_path.read_text())
+    assert killed["valid"] is True
+    whole = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="whole"))
+    assert killed["score"] == pytest.approx(json.loads(whole.score_path.read_text())["score"])   # same result
