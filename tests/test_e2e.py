@@ -105,7 +105,7 @@ def test_escape_attempts_in_the_docker_sandbox_are_observations_and_the_run_goes
         turn(("bash", {"command": "while true; do :; done", "timeout_s": 2})),
         turn(("write_file", {"path": "solve.py", "content": SOLVE})),
         turn(("run_python", {"path": "solve.py"})),
-        turn(("submit", {})),
+        turn(("submit", {}), ("finish", {})),
     ])
     store = start_run(RunSpec("toy-binary", sandbox="docker", run_id="esc"), policy_impl=policy)
     calls = [e for e in store.read_events() if e["type"] == "tool_call"]

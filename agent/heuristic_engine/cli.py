@@ -97,7 +97,7 @@ def cmd_run(ws: Path, args) -> int:
     entry.update(name=recipe["name"], kind=kind, metric=metric, family=recipe["model"]["family"])
     entry = candidates.add(ws, metric, entry, result["submission"], arrays)
     top = candidates.best(candidates.load(ws))
-    _emit("CANDIDATE", name=entry["name"], cv=entry["cv"], folds=entry["folds"], seconds=entry["seconds"],
+    _emit("CANDIDATE", name=entry["name"], cv=entry["cv"], file=entry["csv"], folds=entry["folds"], seconds=entry["seconds"],
           best=top["name"], best_cv=top["cv"])
     return 0
 
@@ -119,7 +119,7 @@ def cmd_ensemble(ws: Path, args) -> int:
              "family": "blend", "weights": result["weights"]}
     entry = candidates.add(ws, metric, entry, result["submission"], _arrays(result, result["rows_index"]))
     top = candidates.best(candidates.load(ws))
-    _emit("CANDIDATE", name="ensemble", cv=entry["cv"], weights=result["weights"], best=top["name"],
+    _emit("CANDIDATE", name="ensemble", cv=entry["cv"], file=entry["csv"], weights=result["weights"], best=top["name"],
           best_cv=top["cv"])
     return 0
 

@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from agent.sandbox.base import ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
+from agent.sandbox.base import STOPPED, ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
 from agent.sandbox.cgroups import Cgroup
 from agent.sandbox.image import rootfs_dir
 from agent.sandbox.launcher import ARGS_FD, STATUS_FD, Launcher
@@ -109,6 +109,7 @@ class BwrapSandbox:
         if self.cgroup is None and os.geteuid() == 0:
             raise SandboxError("local sandbox unavailable: as root it needs a pids cgroup and none could be made")
         self._running: set[int] = set()
+        self._interrupted: set[int] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._args = self._bwrap_args()
@@ -207,10 +208,12 @@ class BwrapSandbox:
             status = _read_status(st_r)
             with self._lock:
                 self._running.discard(pid)
+                stopped = pid in self._interrupted
+                self._interrupted.discard(pid)
         duration = time.monotonic() - t0
         after = self.cgroup.counters() if self.cgroup else (0, 0)
         code = 124 if timed_out else (128 + signal.SIGKILL if status is None else status)
-        reason = self._reason(code, timed_out, disk_full, buf, before, after)
+        reason = STOPPED if stopped else self._reason(code, timed_out, disk_full, buf, before, after)
         text = buf.text() + (("\n" + watch.message() + "\n") if disk_full else "")
         return ExecResult(code, text, timed_out, duration, reason)
 
@@ -245,6 +248,14 @@ class BwrapSandbox:
         if _FORK_ERRORS.search(tail) or _FORK_ERRORS.search(head):
             return "pids limit"
         return None
+
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped"); later commands run as usual."""
+        with self._lock:
+            running = list(self._running)
+            self._interrupted.update(running)
+        for pid in running:
+            self._kill(pid)
 
     def close(self) -> None:
         """Kill whatever still runs and remove the sandbox's cgroup (the workspace stays)."""

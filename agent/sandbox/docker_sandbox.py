@@ -7,6 +7,10 @@ Each command runs in its own session inside the container; a timeout kills that 
 when a command returns every process of the container but its init and keeper is killed, so
 nothing a command started (background jobs, `setsid`, double forks) outlives it. The workspace
 disk quota watchdog (agent.sandbox.quota) stops a command that fills the workspace.
+
+A container would outlive a killed evoforge (kill -9, a crash) and the command in it would go on writing
+into the workspace; so each sandbox starts a small watchdog process on the host (`_WATCHDOG`) that
+removes the container as soon as its owner dies (see `Watchdog`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import logging
 import os
 import re
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +30,7 @@ from docker.types import DeviceRequest
 
 from agent.sandbox.base import (
     PASSTHROUGH_ENV,
+    STOPPED,
     ExecResult,
     Limits,
     OutputBuffer,
@@ -33,6 +40,7 @@ from agent.sandbox.base import (
     thread_env,
 )
 from agent.sandbox.engine import client as engine_client
+from agent.sandbox.engine import engine_url
 from agent.sandbox.image import image_tag
 from agent.sandbox.quota import DiskWatch
 from agent.sandbox.reaper import LABEL, OWNER_PID, is_mine, owner_labels, owner_state
@@ -105,6 +113,54 @@ for _ in range(50):
 """
 
 
+# The watchdog: blocks reading a pipe whose write end only the owner holds. The owner writes a byte when it
+# closes the sandbox itself; EOF without it means the owner died, and the container is removed.
+_WATCHDOG = r"""
+import os, sys
+import docker   # loaded beforehand: when the owner dies, only the removal is left to do
+fd, container, url = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+try:
+    closed = os.read(fd, 1)
+except OSError:
+    closed = b""
+if not closed:
+    try:
+        c = docker.DockerClient(base_url=url, timeout=30) if url else docker.from_env(timeout=30)
+        c.containers.get(container).remove(force=True)
+    except Exception:
+        pass
+"""
+
+
+class Watchdog:
+    """A host process that removes a container when this process dies (kill -9 included); `disarm` on close."""
+
+    def __init__(self, container: str) -> None:
+        r, self._w = os.pipe()                 # non-inheritable: no child of ours keeps the write end open
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", "-c", _WATCHDOG, str(r), container, engine_url() or ""],
+                                         pass_fds=(r,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            os.close(r)
+
+    def disarm(self) -> None:
+        """Tell the watchdog the container is taken care of, and let it exit."""
+        if self._w < 0:
+            return
+        try:
+            os.write(self._w, b"x")
+        except OSError:
+            pass
+        os.close(self._w)
+        self._w = -1
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def container_name(name: str) -> str:
     """A valid container name for a sandbox name (evoforge-<name>, odd characters replaced)."""
     clean = re.sub(r"[^a-zA-Z0-9_.-]", "-", name)[:200]
@@ -150,6 +206,10 @@ class DockerSandbox:
         except DockerException as exc:
             raise SandboxError(f"cannot start the docker sandbox: {exc}") from exc
         self.id = self.container.id
+        self._running: set[str] = set()          # tokens of the commands running now
+        self._interrupted: set[str] = set()
+        self._lock = threading.Lock()
+        self.watchdog = Watchdog(self.id)
 
     # -- container life cycle -------------------------------------------------------------------
     def _mounts_match(self, attrs: dict) -> bool:
@@ -237,6 +297,8 @@ class DockerSandbox:
             if "is not running" in str(exc):
                 self.container = self._attach() or self._create()
                 self.id, self.keeper = self.container.id, self._keeper_pid()
+                self.watchdog.disarm()
+                self.watchdog = Watchdog(self.id)
                 return self._note(self.exec(command, timeout), "the sandbox container had stopped and was restarted")
             raise
         done = threading.Event()
@@ -251,6 +313,8 @@ class DockerSandbox:
                 done.set()
 
         threading.Thread(target=read, daemon=True).start()
+        with self._lock:
+            self._running.add(token)
         watch = DiskWatch(self.workspace, self.limits.disk_mb)
         deadline, timed_out, disk_full = t0 + timeout, False, False
         while not done.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
@@ -265,6 +329,11 @@ class DockerSandbox:
                 done.wait(2)
         duration = time.monotonic() - t0
         r = self._result(buf, token, ex["Id"], timed_out, duration)
+        with self._lock:
+            self._running.discard(token)
+            if token in self._interrupted:
+                self._interrupted.discard(token)
+                r.killed_reason = STOPPED
         if disk_full:
             r.output += "\n" + watch.message() + "\n"
             r.killed_reason = "disk limit"
@@ -321,6 +390,14 @@ class DockerSandbox:
         r.output = f"[{note}]\n" + r.output
         return r
 
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped"); later commands run as usual."""
+        with self._lock:
+            tokens = list(self._running)
+            self._interrupted.update(tokens)
+        for token in tokens:
+            self._kill_session(token)
+
     def close(self) -> None:
         """Stop and remove the container (the workspace on the host stays)."""
         try:
@@ -329,6 +406,7 @@ class DockerSandbox:
             pass
         except DockerException as exc:
             log.warning("could not remove sandbox container %s: %s", self.name, exc)
+        self.watchdog.disarm()
 
     def __enter__(self) -> DockerSandbox:
         return self

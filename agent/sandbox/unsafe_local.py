@@ -22,7 +22,15 @@ import threading
 import time
 from pathlib import Path
 
-from agent.sandbox.base import PASSTHROUGH_ENV, ExecResult, Limits, OutputBuffer, check_dirs, thread_env
+from agent.sandbox.base import (
+    PASSTHROUGH_ENV,
+    STOPPED,
+    ExecResult,
+    Limits,
+    OutputBuffer,
+    check_dirs,
+    thread_env,
+)
 from agent.sandbox.proctree import kill_tree
 from agent.sandbox.quota import DiskWatch
 
@@ -72,6 +80,7 @@ class UnsafeLocalSandbox:
         self.workspace_path = str(ws)
         self.data_path = str(pub)
         self._running: set[int] = set()
+        self._interrupted: set[int] = set()
         self._lock = threading.Lock()
 
     def env(self) -> dict[str, str]:
@@ -140,8 +149,12 @@ class UnsafeLocalSandbox:
             reader.join(timeout=5)
             with self._lock:
                 self._running.discard(p.pid)
+                stopped = p.pid in self._interrupted
+                self._interrupted.discard(p.pid)
         duration = time.monotonic() - t0
         code = 124 if timed_out else _signal_exit(p.returncode)
+        if stopped:
+            return ExecResult(code, buf.text(), False, duration, STOPPED)
         if disk_full:
             return ExecResult(code, buf.text() + "\n" + watch.message() + "\n", False, duration, "disk limit")
         return ExecResult(code, buf.text(), timed_out, duration, self._reason(code, timed_out, buf))
@@ -167,6 +180,14 @@ class UnsafeLocalSandbox:
         if _FORK_ERRORS.search(tail) or _FORK_ERRORS.search(bytes(buf.head[-4096:])):
             return "pids limit"
         return None
+
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped")."""
+        with self._lock:
+            pids = list(self._running)
+            self._interrupted.update(pids)
+        for pid in pids:
+            kill_tree(pid)
 
     def close(self) -> None:
         """Kill whatever is still running from this sandbox."""
