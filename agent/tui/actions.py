@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.graph import control
 from agent.runstore import RunStore, check_run_id, new_run_id
-from agent.tui import control_standin as control
 from common import paths
 from common.errors import UserError
 
