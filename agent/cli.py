@@ -134,6 +134,7 @@ _SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("agent.cli_run", "register", "", "register"),
     ("agent.cli_doctor", "register", "", "register"),
     ("agent.cli_train", "register", "", "register"),
+    ("agent.cli_evolve", "app", "evolve", "group"),
 ]
 
 

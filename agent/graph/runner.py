@@ -102,7 +102,8 @@ def _first_state(spec: RunSpec, scaffold: Scaffold, task: Task, sandbox: Any) ->
                              max_turns=spec.budgets.max_turns, environment=describe(sandbox))
     start = scaffold.render("start", task_id=spec.task, description=task.description(),
                             submission_format=task.submission_format(), data_dir=sandbox.data_path,
-                            memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")
+                            memory=memory.lessons_for(memory.family_of(task.id), scaffold.policy.memory_in_prompt_chars)
+                            or "(none yet)")
     return initial_state([{"role": "system", "content": system}, {"role": "user", "content": start}])
 
 
