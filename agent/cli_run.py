@@ -58,7 +58,7 @@ def result_of(store: Any) -> dict[str, Any]:
         code = ExitCode.OK
     else:
         code = ExitCode.NO_VALID_SUBMISSION
-    keys = ("run_id", "task", "policy", "model", "sandbox", "status", "stop_kind", "stop_reason", "valid", "score",
+    keys = ("run_id", "task", "seed", "policy", "model", "sandbox", "status", "stop_kind", "stop_reason", "valid", "score",
             "medal", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s")
     return {**{k: meta.get(k) for k in keys}, "record": str(store.root), "exit_code": int(code)}
 
@@ -137,6 +137,8 @@ def run(
                                            help="Count time paused on a model outage toward --budget-seconds."),
     budget_usd: float = typer.Option(None, "--budget-usd", metavar="USD", help="End after this much model spend."),
     run_id: str = typer.Option(None, "--run-id", metavar="ID", help="Use this run id instead of a generated one."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="The attempt's seed: sent as the model request's `seed`, "
+                             "and as EVOFORGE_SEED to commands in the sandbox (the heuristic's random state)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run id and the result."),
     as_json: bool = typer.Option(False, "--json", help="Print only the result, as JSON (the run id goes to stderr)."),
 ) -> None:
@@ -154,7 +156,7 @@ def run(
               "command_timeout_s": command_timeout, "gpus": gpus}
     spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
                    sandbox=sandbox, sandbox_limits={k: v for k, v in limits.items() if v is not None},
-                   run_id=run_id or "",
+                   run_id=run_id or "", seed=seed,
                    budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
     _reap_leftover_sandboxes()
     created: list[str] = []

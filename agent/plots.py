@@ -1,12 +1,29 @@
-"""Every PNG evoforge draws (matplotlib, headless): one function per figure, each taking plain records."""
+"""Every PNG evoforge draws, in one module (matplotlib, Agg backend, from the `plots` extra).
+
+Reports call these with plain data (lists and dicts), so the module knows nothing of run records. Without
+matplotlib, `available()` is False and reports skip their plots with a note.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 DECISION_COLOURS = {"initial": "#1f77b4", "kept": "#2ca02c", "reverted": "#7f7f7f", "broken": "#d62728",
                     "refused": "#ff7f0e", "no_edit": "#bcbd22"}
+MEDAL_KEYS = (("any_medal", "any medal"), ("gold", "gold"), ("silver", "silver"), ("bronze", "bronze"),
+              ("above_median", "above median"), ("valid_rate", "valid"))
+
+
+def available() -> bool:
+    """Whether matplotlib is installed (pip install 'evoforge[plots]')."""
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
 
 
 def _pyplot():
@@ -18,6 +35,90 @@ def _pyplot():
     return plt
 
 
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def score_over_time(series: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]], path: Path,
+                    title: str = "score over wall time") -> Path:
+    """One panel per competition, one line per seed: candidates' validation scores (dots joined) and the
+    graded score (a star) against seconds since the attempt started. `series[task][seed]` = points with
+    t, score, kind ("candidate" | "graded")."""
+    plt = _pyplot()
+    tasks = list(series)
+    cols = min(4, max(1, len(tasks)))
+    rows = max(1, math.ceil(len(tasks) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        for seed, points in sorted(series[task].items()):
+            cands = [p for p in points if p.get("kind") == "candidate"]
+            graded = [p for p in points if p.get("kind") == "graded"]
+            line = None
+            if cands:
+                (line,) = ax.plot([p["t"] for p in cands], [p["score"] for p in cands], marker="o", ms=3, lw=1,
+                                  label=f"seed {seed}")
+            if graded:
+                ax.plot([p["t"] for p in graded], [p["score"] for p in graded], marker="*", ms=10, ls="none",
+                        color=line.get_color() if line else None, label=None if line else f"seed {seed}")
+        ax.set_title(task[:38], fontsize=8)
+        ax.set_xlabel("seconds", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    fig.suptitle(f"{title} (dots: candidates' validation scores; stars: graded)", fontsize=9)
+    return _save(fig, path)
+
+
+def medal_rates(aggregates: Mapping[str, Mapping[str, Any]], path: Path, title: str = "rates over seeds") -> Path:
+    """Grouped bars of the medal, above-median and valid rates (percent) with ± one SE, one colour per
+    campaign; `aggregates[label]` is `agent.campaign.report.aggregate`'s output."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    n = max(1, len(aggregates))
+    width = 0.8 / n
+    for i, (label, agg) in enumerate(aggregates.items()):
+        xs = [j + (i - (n - 1) / 2) * width for j in range(len(MEDAL_KEYS))]
+        means = [agg[k]["mean"] for k, _ in MEDAL_KEYS]
+        ses = [agg[k]["se"] for k, _ in MEDAL_KEYS]
+        ax.bar(xs, [0 if math.isnan(m) else m for m in means], width, yerr=[0 if math.isnan(s) else s for s in ses],
+               capsize=3, label=f"{label} ({agg['seeds_averaged']} seeds)")
+    ax.set_xticks(range(len(MEDAL_KEYS)), [name for _, name in MEDAL_KEYS], fontsize=8)
+    ax.set_ylabel("% of competitions")
+    ax.set_ylim(0, 100)
+    ax.set_title(title + " (mean ± SE over seeds)", fontsize=9)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def paired_comparison(comparison: Mapping[str, Any], path: Path, a: str = "A", b: str = "B") -> Path:
+    """Left: each pair's leaderboard percentile, A against B (above the diagonal: B better). Right: the mean
+    change per competition."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    pairs = comparison["pairs"]
+    left.scatter([p["a_percentile"] for p in pairs], [p["b_percentile"] for p in pairs], s=14)
+    left.plot([0, 100], [0, 100], lw=0.8, color="grey")
+    left.set_xlim(-2, 102)
+    left.set_ylim(-2, 102)
+    left.set_xlabel(f"{a}: leaderboard percentile", fontsize=8)
+    left.set_ylabel(f"{b}: leaderboard percentile", fontsize=8)
+    d = comparison["delta_percentile"]
+    left.set_title(f"{comparison['n']} pairs; {b} − {a} = {d['mean']:.1f} ± {d['se']:.1f}", fontsize=9)
+    items = sorted(comparison["per_task"].items(), key=lambda kv: kv[1])
+    right.barh([t[:32] for t, _ in items], [v for _, v in items],
+               color=["tab:green" if v > 0 else "tab:red" for _, v in items])
+    right.axvline(0, color="grey", lw=0.8)
+    right.tick_params(labelsize=7)
+    right.set_xlabel(f"mean percentile change ({b} − {a})", fontsize=8)
+    return _save(fig, path)
+
+
+# -- evolve: the lineage, the dev score by round, the held-out arms --------------------------------
 def _dev_mean(node: dict[str, Any]) -> float | None:
     child = (node.get("dev") or {}).get("child") or {}
     return child.get("mean_pct")
@@ -91,14 +192,3 @@ def plot_arms(arms: dict[str, dict[str, Any]], path: Path, title: str = "held-ou
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path

@@ -135,10 +135,9 @@ def environment(**values: str) -> Iterator[None]:
 
 def percentile_of(task: str, score: float | None, valid: bool) -> float:
     """A result's leaderboard percentile (0 without a valid score); UserError when the task has no leaderboard."""
-    from tasks.mle_lite.grading import percentile_for
-    from tasks.mle_lite.registry import get_competition
+    from agent.campaign.results import leaderboard_percentile
 
-    pct = percentile_for(get_competition(task), score if valid else None)
+    pct = leaderboard_percentile(task, score, valid)
     if pct is None:
         raise UserError(f"competition {task!r} has no leaderboard.csv, so no percentile: evolve needs one for "
                         f"every dev and held-out competition")

@@ -111,10 +111,14 @@ def build(store: EvolveStore, *, evaluator: Evaluator | None = None, run_heldout
         out["heldout"] = heldout(loop)
     folder = store.path("report")
     folder.mkdir(exist_ok=True)
-    out["plots"] = [str(plots.plot_lineage(nodes, folder / "lineage.png")),
-                    str(plots.plot_dev_by_round(nodes, folder / "dev_by_round.png"))]
-    if "heldout" in out:
-        out["plots"].append(str(plots.plot_arms(out["heldout"]["arms"], folder / "heldout.png")))
+    out["plots"] = []
+    if plots.available():
+        out["plots"] = [str(plots.plot_lineage(nodes, folder / "lineage.png")),
+                        str(plots.plot_dev_by_round(nodes, folder / "dev_by_round.png"))]
+        if "heldout" in out:
+            out["plots"].append(str(plots.plot_arms(out["heldout"]["arms"], folder / "heldout.png")))
+    else:
+        out["notes"] = ["plots skipped: matplotlib is not installed (pip install 'evoforge[plots]')"]
     write_json(folder / "report.json", out)
     (folder / "report.md").write_text(markdown(out))
     store.event("report", heldout="heldout" in out, folder=str(folder))

@@ -56,6 +56,7 @@ def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaF
     from agent.llm import EndpointDown, LLMClient, LLMConfig
 
     cfg = LLMConfig.from_env(model=spec.model, base_url=spec.base_url, config_file=spec.config_file)
+    cfg.extra_body = {"seed": spec.seed, **cfg.extra_body}   # the request's seed (a config's own `seed` wins)
     client = LLMClient(cfg)
     try:
         client.preflight()  # fails fast: no endpoint, refused key, bad URL, nothing listening; learns the window
@@ -88,7 +89,8 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
              sink: Sink | None) -> tuple[RunContext, Any]:
     """The nodes' context, with the sandbox opened over the run's workspace (with the limits the run recorded)."""
     limits = resolve_limits(spec.sandbox_limits or scaffold.policy.sandbox, store.workspace)
-    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits)
+    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits,
+                           env={"EVOFORGE_SEED": str(spec.seed)})
     mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            submission_dest=store.submission_path, memory_path=mem)

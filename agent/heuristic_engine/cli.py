@@ -28,6 +28,7 @@ def _setup(ws: Path):
 
     spec = json.loads((ws / "task.json").read_text())
     book = validate_book(json.loads((ws / "recipes.json").read_text()))
+    book["cv"]["seed"] += int(os.environ.get("EVOFORGE_SEED", "0"))   # the attempt's seed shifts folds and models
     data = os.environ.get("DATA_DIR", "/data")
     t0 = time.monotonic()
     problem = load_problem(data, spec, book["cv"]["group_column"])

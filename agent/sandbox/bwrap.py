@@ -85,7 +85,8 @@ class BwrapSandbox:
     workspace_path = WORKSPACE
 
     def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
-                 gpus: bool | None = None) -> None:
+                 gpus: bool | None = None, env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         ok, why = bwrap_status()
         if not ok:
             raise SandboxError(f"local sandbox unavailable: {why}")
@@ -118,6 +119,7 @@ class BwrapSandbox:
     def env(self) -> dict[str, str]:
         """The environment every command gets (nothing of the host's)."""
         env = thread_env(self.limits.cpus)
+        env.update(self.extra_env)
         env.update(PATH="/usr/local/bin:/usr/bin:/bin", DATA_DIR=DATA, WORKSPACE=WORKSPACE, HOME=WORKSPACE,
                    PYTHONUNBUFFERED="1", LANG="C.UTF-8", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib",
                    USER="sandbox")

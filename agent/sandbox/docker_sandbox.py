@@ -132,8 +132,10 @@ class DockerSandbox:
         name: str | None = None,
         gpus: bool | None = None,
         image: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.workspace, self.public = check_dirs(workspace, public)
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         self.limits = limits or Limits()
         self.image = image or image_tag()
         self.name = container_name(name) if name else container_name(secrets.token_hex(6))
@@ -195,6 +197,7 @@ class DockerSandbox:
         ncpu = self.client.info().get("NCPU") or os.cpu_count() or 1
         env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ and k != "TZ"}
         env.update(thread_env(lim.cpus))
+        env.update(self.extra_env)
         env.update(DATA_DIR=DATA, WORKSPACE=WORKSPACE, HOME=WORKSPACE, PYTHONUNBUFFERED="1",
                    LANG="C.UTF-8", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
         device_requests = None

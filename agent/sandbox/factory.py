@@ -56,13 +56,14 @@ def pick_kind(kind: str) -> str:
 
 
 def make_sandbox(kind: str, workspace: Path, public: Path, limits: Limits | None = None,
-                 name: str | None = None) -> Sandbox:
-    """Open a sandbox of `kind` over a workspace and a public data folder."""
+                 name: str | None = None, env: dict[str, str] | None = None) -> Sandbox:
+    """Open a sandbox of `kind` over a workspace and a public data folder (`env`: extra variables for every
+    command, never overriding the sandbox's own)."""
     kind = pick_kind(kind)
     if kind == "docker":
         from agent.sandbox.docker_sandbox import DockerSandbox
 
-        return DockerSandbox(workspace, public, limits=limits, name=name)
+        return DockerSandbox(workspace, public, limits=limits, name=name, env=env)
     if kind == "local":
-        return BwrapSandbox(workspace, public, limits=limits, name=name)
-    return UnsafeLocalSandbox(workspace, public, limits=limits, name=name)
+        return BwrapSandbox(workspace, public, limits=limits, name=name, env=env)
+    return UnsafeLocalSandbox(workspace, public, limits=limits, name=name, env=env)

@@ -62,8 +62,10 @@ class UnsafeLocalSandbox:
     kind = "unsafe-local"
     isolation = "NONE: plain processes of the host, as the user running evoforge (unsafe-local)"
 
-    def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None) -> None:
+    def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         log.warning(UNSAFE_WARNING)
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         ws, pub = check_dirs(workspace, public)
         self.limits = limits or Limits()
         self.name = name
@@ -76,6 +78,7 @@ class UnsafeLocalSandbox:
         """The scrubbed environment every command gets."""
         env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
         env.update(thread_env(self.limits.cpus))
+        env.update(self.extra_env)
         env.update(
             PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
             DATA_DIR=self.data_path, WORKSPACE=self.workspace_path, HOME=self.workspace_path,

@@ -114,12 +114,12 @@ def medal_for(comp, score: float | None) -> tuple[str | None, bool | None]:
 
 
 def percentile_for(comp, score: float | None) -> float | None:
-    """The leaderboard percentile of a score (0 without a score); None when the competition has no leaderboard."""
+    """The leaderboard percentile of a score (share of teams beaten, in percent); None without a leaderboard."""
     path = comp.leaderboard_path
     if not path.is_file():
         return None
     board = _cached("board", path, medals.read_leaderboard)
-    return medals.percentile(score, board["score"], bool(comp.higher_is_better))
+    return medals.percentile(score, board["score"], comp.higher_is_better)
 
 
 def grade_frame(comp, submission: pd.DataFrame) -> float:

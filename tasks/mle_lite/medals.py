@@ -11,9 +11,6 @@ threshold (a submission at least as good as it earns the medal):
 | 1000+      | 10 + int(0.002 N)    | max(1, int(0.05 N)) | max(1, int(0.1 N)) |
 
 `above_median` is strict: better than the median of all leaderboard scores.
-
-The leaderboard percentile is continuous: the share of teams a score beats, ties counted half
-(0 = below every team, 100 = above every team); an invalid submission has no score and is ranked 0.
 """
 
 from __future__ import annotations
@@ -76,15 +73,15 @@ def rank_score(score: float | None, th: Thresholds) -> tuple[str | None, bool | 
 
 
 def percentile(score: float | None, scores: list[float] | pd.Series, higher_is_better: bool) -> float:
-    """The share of leaderboard teams `score` beats, ties counted half, in percent (0 without a score)."""
+    """The share of leaderboard teams a score beats, in percent (ties count half); 0 without a score."""
+    if score is None:
+        return 0.0
     board = [float(s) for s in scores]
     if not board:
         raise ValueError("a leaderboard needs at least one team")
-    if score is None:
-        return 0.0
-    sign = 1.0 if higher_is_better else -1.0
-    beaten = sum(1.0 if sign * score > sign * s else 0.5 if score == s else 0.0 for s in board)
-    return 100.0 * beaten / len(board)
+    worse = sum(1 for s in board if (s < score if higher_is_better else s > score))
+    ties = sum(1 for s in board if s == score)
+    return 100.0 * (worse + 0.5 * ties) / len(board)
 
 
 def read_leaderboard(path: Path) -> pd.DataFrame:
