@@ -181,9 +181,14 @@ class Loop:
                             decision="no_edit", reason="the proposer made no edit")
                 return True
             self._tick(proposal=proposal.to_dict())
-            candidate = self.repo.commit_candidate(n, commit_message(n, parent, proposal, lessons))
+            edited = any(p.startswith("scaffold/") for p in self.repo.dirty())   # lessons alone are no edit
+            candidate = self.repo.commit_candidate(n, commit_message(n, parent, proposal, lessons)) if edited else None
             if candidate is None:
-                self.decide(n, parent, None, proposal, t0, a0, decision="no_edit", reason="the edit changed nothing")
+                if proposal.refused:
+                    self.decide(n, parent, None, proposal, t0, a0, decision="refused",
+                                reason="every edit was refused: " + "; ".join(proposal.refused)[:500])
+                else:
+                    self.decide(n, parent, None, proposal, t0, a0, decision="no_edit", reason="no file changed")
                 return True
         proposal = Proposal.from_dict(self.store.state().get("proposal") or {"hypothesis": "(not recorded)"})
         self._tick(stage="gate", candidate=candidate)

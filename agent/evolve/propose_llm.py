@@ -80,7 +80,7 @@ class LLMProposer:
         self.sleep, self.stop_requested = sleep, stop_requested
 
     def propose(self, ctx: Context) -> Proposal | None:
-        """Run the model's turns until it calls `propose` (None when it made no edit)."""
+        """Run the model's turns until it calls `propose` (a proposal of no edit when it made none)."""
         tool_ctx = ToolContext(sandbox=_Views(), workspace=ctx.repo.scaffold_dir, public=ctx.evidence_dir)
         specs = {n: ToolSpec(n, d, 30.0, 20000) for n, d in TOOLS.items()}
         head_policy = ctx.repo.show(ctx.head, "scaffold/policy.yaml")
@@ -123,7 +123,7 @@ class LLMProposer:
             log.close()
         if _edited(ctx):
             return Proposal("(the model stated no hypothesis)", proposer=self.name, refused=refused, usage=usage)
-        return None
+        return Proposal("(no edit)", proposer=self.name, refused=refused, usage=usage)   # recorded as such
 
     def _prompt(self, ctx: Context) -> str:
         from string import Template
