@@ -6,6 +6,8 @@ flipped), and the loop policy's numbers. Each is weighed by what the lineage and
 
 - families where the head scores lowest get the most attention (room to climb);
 - where attempts ran out of time, changes that make recipes cheaper weigh double;
+- where attempts ended with most of their budget unused (the book planned no recipe it had time for),
+  changes that give recipes more time (less reserve, a lower minimum, a larger share) weigh four times;
 - a change already tried is never tried again; a place (file, setting, direction) where changes failed
   weighs less each time, and one where a change was kept weighs more (keep going that way).
 
@@ -29,6 +31,8 @@ SKIP_KEYS = {"seed", "name", "family", "kind", "modalities", "column", "group_co
 FRACTIONS = {"time_share", "max_features", "crop", "max_df", "compact_at_fraction"}   # stay within (0, 1]
 COST_KEYS = {"folds", "max_iter", "n_estimators", "max_train_rows", "max_features", "size", "ngram_max", "frames",
              "bands", "n_fft", "steps", "top_k", "max_turns", "budget_s"}
+ROOMIER_DOWN, ROOMIER_UP = {"reserve_s", "min_recipe_s"}, {"time_share", "budget_s"}
+UNUSED_SHARE = 0.25       # an attempt that used less than this share of its time budget left most of it unused
 LOOP_FILE = "policy.yaml"
 LOOP_KEYS = ("max_turns",)          # top-level loop numbers; every number under a `loop:` section is also a knob
 KIND_WEIGHT = {"order": 3.0, "drop": 1.5, "share": 1.0, "knob": 1.0, "cv": 1.0, "ensemble": 1.0, "book": 0.5,
@@ -48,6 +52,7 @@ class Mutation:
     kind: str = "knob"
     label: str = ""
     cheaper: bool = False
+    roomier: bool = False     # gives recipes more of the attempt's time
 
     @property
     def key(self) -> str:
@@ -126,9 +131,10 @@ def book_mutations(file: str, data: dict, family: str) -> list[Mutation]:
         where = f"recipe {names[path[1]]}" if path[0] == "recipes" else path[0]
         for new in _scaled(key, value):
             cheaper = key in COST_KEYS and not isinstance(value, bool) and new < value
+            roomier = key in ROOMIER_DOWN and new < value or key in ROOMIER_UP and new > value
             out.append(Mutation(file, "set", path, new, value, family, kind,
                                 f"{_dotted(path[2:] if path[0] == 'recipes' else path)} {value} -> {new} for {where} "
-                                f"in {file}", cheaper))
+                                f"in {file}", cheaper, roomier))
     return out
 
 
@@ -194,18 +200,20 @@ class HeuristicProposer:
             return None
         means = family_means(ctx.head_results, ctx.families)
         overall = sum(means.values()) / len(means) if means else 50.0
-        timed_out = _timed_out(ctx)
+        timed_out, unused = _timed_out(ctx), _unused(ctx)
         weights = []
         for m in candidates:
             room = max(5.0, 100.0 - means.get(m.family, overall))
             w = room * KIND_WEIGHT.get(m.kind, 1.0) * site_score.get(m.site, 1.0)
             if m.cheaper and timed_out.get(m.family if m.family != "loop" else "all", 0) > 0:
                 w *= 2.0
+            if m.roomier and unused.get(m.family, 0) > 0:
+                w *= 4.0
             weights.append(w)
         rng = random.Random(f"{ctx.plan.name}:{ctx.round}:{ctx.head}")
         pick = rng.choices(candidates, weights=weights, k=1)[0]
         apply(ctx.repo.scaffold_dir, pick)
-        return _explain(pick, ctx, means, timed_out, site_score.get(pick.site))
+        return _explain(pick, ctx, means, timed_out, site_score.get(pick.site), unused)
 
 
 def _timed_out(ctx: Context) -> dict[str, int]:
@@ -219,8 +227,19 @@ def _timed_out(ctx: Context) -> dict[str, int]:
     return out
 
 
+def _unused(ctx: Context) -> dict[str, int]:
+    """Head dev attempts that ended with most of their time budget unused, by family."""
+    budget = ctx.plan.budget.seconds
+    out: dict[str, int] = {}
+    for r in ctx.head_results if budget else []:
+        if r.seconds < UNUSED_SHARE * budget:
+            fam = ctx.families.get(r.task, "general")
+            out[fam] = out.get(fam, 0) + 1
+    return out
+
+
 def _explain(m: Mutation, ctx: Context, means: dict[str, float], timed_out: dict[str, int],
-             site: float | None) -> Proposal:
+             site: float | None, unused: dict[str, int] | None = None) -> Proposal:
     fam = m.family
     tasks = [t for t in ctx.plan.dev if fam == "loop" or ctx.families.get(t) == fam]
     where = f"{fam} tasks ({', '.join(tasks)})" if fam != "loop" else "every dev task"
@@ -237,6 +256,9 @@ def _explain(m: Mutation, ctx: Context, means: dict[str, float], timed_out: dict
     if m.cheaper and timed_out.get(fam if fam != "loop" else "all"):
         why += f"; {timed_out.get(fam if fam != 'loop' else 'all')} head attempts there ended on the time budget, " \
                f"so a cheaper setting should let more candidates finish"
+    if m.roomier and (unused or {}).get(fam):
+        why += f"; {unused[fam]} head attempts there ended with most of their budget unused, so giving recipes " \
+               f"more of the time should let one run"
     score = means.get(fam) if fam != "loop" else (sum(means.values()) / len(means) if means else None)
     now = f"the head averages percentile {score:.1f} there" if score is not None else "no dev score there yet"
     evidence = "; ".join(["head dev percentile by family: " + ", ".join(f"{f} {v:.1f}" for f, v in means.items())]
