@@ -184,6 +184,32 @@ def test_heuristic_evolve_records_lineage_commits_gate_and_paired_decisions(evo_
     node = runner.invoke(app, ["evolve", "show", "heur", "--node", "1"])
     assert node.exit_code == 0 and "Hypothesis:" in node.stdout and "diff --git" in node.stdout
 
+    # the held-out report: initial, final and the control arm, never seen by a proposer
+    assert HELD not in "".join(p.read_text() for p in store.path("evidence").rglob("*") if p.is_file())
+    rep = runner.invoke(app, ["evolve", "report", "heur", "--json"])
+    assert rep.exit_code == 0, rep.output
+    data = json.loads(rep.stdout)
+    held = data["heldout"]
+    assert set(held["arms"]) == {"initial", "final", "control"} and held["seeds"] == [1000]
+    assert all({"mean_pct", "ci_low", "ci_high", "valid_rate", "medal_rate"} <= set(a) for a in held["arms"].values())
+    assert set(held["paired"]) == {"final_vs_initial", "final_vs_control", "control_vs_initial"}
+    assert held["control"]["k"] == 2 and held["control"]["k_matched"] > 2     # capped by control_max_k
+    control_seeds = sorted(r["seed"] for r in held["results"]["control"])
+    assert control_seeds == [1000, 2001]
+    for f in ("report.md", "report.json", "lineage.png", "dev_by_round.png", "heldout.png"):
+        assert (store.path("report") / f).stat().st_size > 0
+    assert "control" in (store.path("report") / "report.md").read_text()
+
+    # promote: refused over uncommitted edits, then writes round 1's scaffold into the user's checkout
+    (evo_env / "scaffold" / "system.md").write_text(user_scaffold["system.md"] + "\nmy edit\n")
+    refused = runner.invoke(app, ["evolve", "promote", "heur", "--node", "1"])
+    assert refused.exit_code == 2 and "uncommitted edits" in refused.output
+    (evo_env / "scaffold" / "system.md").write_text(user_scaffold["system.md"])
+    done = runner.invoke(app, ["evolve", "promote", "heur", "--node", "1"])
+    assert done.exit_code == 0, done.output
+    changed = {f"scaffold/{k}" for k, v in _tree_hash(evo_env / "scaffold").items() if user_scaffold.get(k) != v}
+    assert changed == set(nodes[1]["files"])
+
 
 def test_stop_then_resume_continues_without_redoing(evo_env):
     store = loop.create(_plan("stopper", rounds=1))
