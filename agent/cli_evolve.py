@@ -94,6 +94,8 @@ def start(
     attempt_minutes: float = typer.Option(5.0, "--attempt-minutes", metavar="M", help="Wall time per attempt."),
     max_turns: int = typer.Option(None, "--max-turns", metavar="N", help="Turns per attempt (default: scaffold)."),
     sandbox: str = typer.Option("auto", "--sandbox", metavar="docker|local|unsafe-local|auto", help="Sandbox kind."),
+    parallel: int = typer.Option(1, "--parallel", metavar="N", help="Attempts at once (each evaluation is a "
+                                 "campaign)."),
     test: str = typer.Option("bootstrap", "--test", metavar="bootstrap|sign", help="The paired test that decides."),
     confidence: float = typer.Option(0.8, "--confidence", metavar="C", help="Keep an edit only when its gain is "
                                      "positive at this one-sided confidence."),
@@ -113,7 +115,7 @@ def start(
     held = resolve_tasks(heldout, "--heldout", exclude=dev_ids) if heldout.strip() else []
     plan = Plan(name=name or datetime.now(UTC).strftime("evo-%Y%m%d-%H%M%S"), dev=dev_ids, heldout=held, seeds=seeds,
                 rounds=rounds, hours=hours, proposer=proposer, policy=policy or proposer, model=model,
-                base_url=base_url, config_file=config, sandbox=sandbox,
+                base_url=base_url, config_file=config, sandbox=sandbox, parallel=parallel,
                 budget=Budget(seconds=attempt_minutes * 60.0, max_turns=max_turns), test=test, confidence=confidence,
                 smoke_task=smoke_task, smoke_seconds=smoke_seconds, control_max_k=control_max_k)
     store = loop.create(plan)

@@ -79,12 +79,17 @@ def _tree_hash(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _records(store: EvolveStore) -> list[Path]:
+    """Every attempt's run record (each evaluation is a campaign under the run's campaigns/)."""
+    return sorted(store.path("campaigns").glob("*/attempts/*/events.jsonl"))
+
+
 def _attempt_starts(store: EvolveStore) -> dict[str, int]:
-    """run id -> how many times the attempt was started from scratch (run_started events)."""
+    """run record -> how many times the attempt was started from scratch (run_started events)."""
     out = {}
-    for d in store.path("attempts").iterdir():
+    for d in (p.parent for p in _records(store)):
         events = [json.loads(x) for x in (d / "events.jsonl").read_text().splitlines() if x.strip()]
-        out[d.name] = sum(e["type"] == "run_started" for e in events)
+        out[f"{d.parent.parent.name}/{d.name}"] = sum(e["type"] == "run_started" for e in events)
     return out
 
 
@@ -134,7 +139,7 @@ def test_gate_refuses_an_edit_outside_the_scaffold(evo_env):
     lp = loop.Loop(store, proposer=HeuristicProposer())
     gate = run_gate(repo, parent, lp.node(child), store.plan(), lp.evaluator)
     assert not gate.ok and gate.decision == "refused" and "agent/grading.py" in gate.reason
-    assert not list(store.path("attempts").iterdir())                 # nothing ran
+    assert not _records(store)                                      # nothing ran
 
 
 # -- the heuristic loop, end to end ------------------------------------------------------------------
@@ -163,7 +168,7 @@ def test_heuristic_evolve_records_lineage_commits_gate_and_paired_decisions(evo_
     # the parent's dev results come from the cache: every (commit, task, seed, budget) ran once
     cache = Cache(store.path("evals.jsonl")).all()
     keys = [r.key for r in cache]
-    assert len(keys) == len(set(keys)) == len(list(store.path("attempts").iterdir()))
+    assert len(keys) == len(set(keys)) == len(_records(store))
     dev_commits = {r.commit for r in cache if r.arm == "dev"}
     assert dev_commits == {nodes[0]["commit"], nodes[1]["commit"], nodes[2]["commit"]}
     assert set(_attempt_starts(store).values()) == {1}
@@ -309,13 +314,16 @@ def test_kill_9_mid_round_and_resume_lose_nothing_and_never_evaluate_twice(evo_e
             "--smoke-seconds", "60", "--sandbox", "local", "--name", "killed"]
     proc = subprocess.Popen(cmd + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    events = evo_env / "runs" / "evolve" / "killed" / "events.jsonl"
+    store_dir = evo_env / "runs" / "evolve" / "killed"
+    events = store_dir / "events.jsonl"
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline:      # kill during round 1's evaluation, an attempt in flight
             lines = events.read_text().splitlines() if events.exists() else []
-            types = [json.loads(x)["type"] for x in lines if x.strip()]
-            if "gate" in types and types[-1] == "attempt_started":
+            seen = [json.loads(x) for x in lines if x.strip()]
+            last = seen[-1] if seen else {}
+            if any(e["type"] == "gate" for e in seen) and last.get("type") == "campaign_started" \
+                    and list(store_dir.glob(f"campaigns/{last['campaign']}/attempts/*/checkpoint.sqlite")):
                 break
             time.sleep(0.2)
         else:
@@ -330,6 +338,6 @@ def test_kill_9_mid_round_and_resume_lose_nothing_and_never_evaluate_twice(evo_e
     assert done.returncode == 0, done.stderr[-2000:]
     assert [n["round"] for n in store.nodes()] == [0, 1, 2]
     keys = [r.key for r in Cache(store.path("evals.jsonl")).all()]
-    assert len(keys) == len(set(keys)) == len(list(store.path("attempts").iterdir()))
+    assert len(keys) == len(set(keys)) == len(_records(store))
     assert set(_attempt_starts(store).values()) == {1}             # the cut attempt was resumed, not restarted
     assert "evolve_resumed" in {e["type"] for e in store.events()}

@@ -53,6 +53,7 @@ class Plan:
     base_url: str | None = None
     config_file: str | None = None
     sandbox: str = "auto"
+    parallel: int = 1                       # attempts at once (each evaluation is a campaign)
     budget: Budget = field(default_factory=Budget)
     test: str = "bootstrap"                 # bootstrap | sign
     confidence: float = 0.8                 # keep only if the gain is positive at this one-sided confidence
@@ -73,7 +74,8 @@ class Plan:
         if both:
             raise UserError(f"--dev and --heldout share {', '.join(both)}: the held-out set must be unseen; "
                             f"drop {'them' if len(both) > 1 else 'it'} from one side")
-        checks = [("--seeds", self.seeds, 1), ("--rounds", self.rounds, 0), ("--control-max-k", self.control_max_k, 1)]
+        checks = [("--seeds", self.seeds, 1), ("--rounds", self.rounds, 0), ("--control-max-k", self.control_max_k, 1),
+                  ("--parallel", self.parallel, 1)]
         for name, value, least in checks:
             if not isinstance(value, int) or value < least:
                 raise UserError(f"{name} must be a whole number >= {least}, got {value!r}")

@@ -1,17 +1,16 @@
 """Evaluations: a node's attempts on a set of tasks × seeds, each cached per (commit, task, seed, budget).
 
-`Evaluator` is the interface the loop and the report use; `AttemptEvaluator` implements it by running
-attempts one after another in this process (agent.graph.runner), with the node's checkout as the scaffold
-and a private copy of its memory (so results do not depend on the order attempts ran in). Run ids are
-derived from the cache key, so an attempt cut by a kill is resumed, never run a second time, and a finished
-one is read back from the cache.
+`Evaluator` is the interface the loop and the report use; `CampaignEvaluator` implements it with the
+campaign runner (agent.campaign): the attempts a node still lacks on an arm form one campaign, named by the
+node's commit, the arm and the budget, with the node's checkout as its scaffold and a copy of the node's
+memory. A campaign is durable and idempotent, so after a kill the same call adopts or resumes its attempts
+and never runs a finished one again; finished results are cached here by (commit, task, seed, budget).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
 import shutil
 import time
@@ -112,12 +111,6 @@ class Cache:
         return list(self._by_key.values())
 
 
-def run_id_for(key: str, task: str, seed: int) -> str:
-    """The attempt's run id, derived from its cache key (so a rerun of the same key finds the same run)."""
-    short = "".join(c for c in task if c.isalnum() or c == "-")[:28]
-    return f"ev-{hashlib.sha256(key.encode()).hexdigest()[:10]}-{short}-s{seed}"
-
-
 @contextlib.contextmanager
 def environment(**values: str) -> Iterator[None]:
     """Set environment variables for the duration (attempts read their scaffold, memory and runs folder there)."""
@@ -144,114 +137,94 @@ def percentile_of(task: str, score: float | None, valid: bool) -> float:
     return pct
 
 
-class AttemptEvaluator:
-    """Evaluator that runs attempts here, one after another, through agent.graph.runner."""
+class CampaignEvaluator:
+    """Evaluator whose evaluations are campaigns (agent.campaign): one campaign per (node, arm, budget) under
+    the run's campaigns/ folder, its attempts run `parallel` at a time by the campaign supervisor in worker
+    processes that outlive a killed evolve process (a resumed run's supervisor adopts or resumes them)."""
 
-    def __init__(self, store: EvolveStore, plan: Plan, *, on_result: Callable[[Result, bool], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, store: EvolveStore, plan: Plan, *, on_result: Callable[[Result, bool], None] | None = None
+                 ) -> None:
         self.store, self.plan = store, plan
+        self.base = store.path("campaigns")
         self.cache = Cache(store.path("evals.jsonl"))
         self.on_result = on_result
-        self.sleep = sleep
         self.attempt_s = 0.0          # seconds spent in attempts by this process (the harness's own time excluded)
 
     def run_dir(self, run_id: str) -> Path:
-        """Where an attempt's run record is."""
-        return self.store.path("attempts") / run_id
+        """Where an attempt's run record is (run ids are `<campaign>/<attempt>`)."""
+        campaign, _, rid = run_id.partition("/")
+        return self.base / campaign / "attempts" / rid
 
     def evaluate(self, node: Node, tasks: list[str], seeds: list[int], budget: Budget, arm: str) -> list[Result]:
-        """Each (task, seed) from the cache, else run (or resume) its attempt; stops between attempts when asked."""
+        """Each (task, seed) from the cache; the rest as one campaign; stops between attempts when asked."""
+        keys = {(t, s): cache_key(node.commit, t, s, budget.key(), self.plan.policy) for t in tasks for s in seeds}
+        missing = [ts for ts, k in keys.items() if self.cache.get(k) is None]
+        if missing:
+            if self.store.stop_requested():
+                raise Stopped()
+            t0 = time.monotonic()
+            try:
+                self._campaign(node, missing, budget, arm)
+            finally:
+                self.attempt_s += time.monotonic() - t0
         out = []
-        for task in tasks:
-            for seed in seeds:
-                key = cache_key(node.commit, task, seed, budget.key(), self.plan.policy)
-                result = self.cache.get(key)
-                fresh = result is None
-                if result is None:
-                    if self.store.stop_requested():
-                        raise Stopped()
-                    t0 = time.monotonic()
-                    result = self._attempt(node, task, seed, budget, arm, key)
-                    self.attempt_s += time.monotonic() - t0
-                    self.cache.put(result)
-                if self.on_result:
-                    self.on_result(result, fresh)
-                out.append(result)
+        for ts, key in keys.items():
+            result = self.cache.get(key)
+            if result is None:
+                raise Stopped()          # the campaign stopped before this attempt ended
+            if self.on_result:
+                self.on_result(result, ts in missing)
+            out.append(result)
         return out
 
-    def _attempt(self, node: Node, task: str, seed: int, budget: Budget, arm: str, key: str) -> Result:
-        from agent.graph.runner import is_finished, resume_run, start_run
-        from agent.llm.types import EndpointDown
-        from agent.runstore import RunStore
-
-        rid = run_id_for(key, task, seed)
-        runs = self.store.path("attempts")
-        mem = self.store.path("memories") / f"{rid}.md"
-        if not mem.exists():
-            shutil.copyfile(node.memory_file, mem)
-        comps = os.pathsep.join([str(self.store.path("competitions")), os.environ.get("EVOFORGE_COMPETITIONS_PATH", "")])
-        self.store.event("attempt_started", arm=arm, commit=node.commit, task=task, seed=seed, run_id=rid)
-        wait = 5.0
-        with environment(EVOFORGE_SCAFFOLD=str(node.scaffold_dir), EVOFORGE_MEMORY=str(mem),
-                         EVOFORGE_RUNS=str(runs), EVOFORGE_COMPETITIONS_PATH=comps.rstrip(os.pathsep)):
-            while True:
-                try:
-                    root = runs / rid
-                    if (root / "meta.json").is_file() and (root / "initial_state.json").is_file():
-                        store = RunStore(root)
-                        if not is_finished(store):
-                            store = resume_run(rid)
-                    else:
-                        if root.exists():            # killed before its first step: nothing ran
-                            shutil.rmtree(root)
-                        store = start_run(self._spec(task, seed, budget, rid))
-                    break
-                except EndpointDown as exc:           # an outage at the start: wait it out, never fail for it
-                    self.store.event("model_outage", run_id=rid, cause=str(exc)[:300], wait_s=wait)
-                    if self.store.stop_requested():
-                        raise Stopped() from None
-                    self.sleep(wait)
-                    wait = min(300.0, wait * 2)
-                except (KeyboardInterrupt, UserError):
-                    raise
-                except Exception:  # noqa: BLE001 - the run is marked failed by the runner; its record says why
-                    store = RunStore(root)
-                    break
-            result = self._result(store, node.commit, task, seed, budget, arm)
-        self.store.event("attempt_finished", **{k: v for k, v in result.to_dict().items() if k != "commit"},
-                         commit=node.commit)
-        return result
-
-    def _spec(self, task: str, seed: int, budget: Budget, rid: str):
+    def _spec(self, name: str, node: Node, missing: list[tuple[str, int]], budget: Budget, memory: Path):
+        from agent.campaign import CampaignSpec
         from agent.graph.budgets import Budgets
-        from agent.graph.spec import RunSpec
 
-        plan = self.plan
-        llm = plan.policy == "llm"
-        fields: dict[str, Any] = dict(policy=plan.policy, sandbox=plan.sandbox, run_id=rid,
-                                      model=plan.model if llm else None, base_url=plan.base_url if llm else None,
-                                      config_file=plan.config_file if llm else None,
-                                      budgets=Budgets(max_turns=budget.max_turns, seconds=budget.seconds))
-        if "seed" in {f.name for f in dataclasses.fields(RunSpec)}:
-            fields["seed"] = seed
-        return RunSpec(task, **fields)
+        plan, llm = self.plan, self.plan.policy == "llm"
+        return CampaignSpec(name=name, tasks=tuple(dict.fromkeys(t for t, _ in missing)),
+                            seeds=tuple(sorted({s for _, s in missing})), policy=plan.policy,
+                            model=plan.model if llm else None, base_url=plan.base_url if llm else None,
+                            config_file=plan.config_file if llm else None, sandbox=plan.sandbox,
+                            budgets=Budgets(max_turns=budget.max_turns, seconds=budget.seconds),
+                            parallel=plan.parallel, scaffold_dir=str(node.scaffold_dir), memory_file=str(memory))
 
-    def _result(self, store, commit: str, task: str, seed: int, budget: Budget, arm: str) -> Result:
-        import json
+    def _campaign(self, node: Node, missing: list[tuple[str, int]], budget: Budget, arm: str) -> None:
+        from agent.campaign import results, run_campaign
+        from agent.campaign.store import FINAL, CampaignStore
 
-        meta = store.read_meta()
-        try:
-            grading = json.loads(store.score_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            grading = {}
-        valid = bool(grading.get("valid"))
-        score = grading.get("score") if valid else None
-        pct = percentile_of(task, score, valid) if arm != "smoke" else (100.0 if valid else 0.0)
-        val = meta.get("validation_score", grading.get("validation_score"))
-        return Result(commit=commit, task=task, seed=seed, budget=budget.key(), policy=self.plan.policy, arm=arm,
-                      run_id=store.run_id, status=str(meta.get("status") or "failed"), valid=valid, score=score,
-                      medal=grading.get("medal") if valid else None,
-                      above_median=grading.get("above_median") if valid else None, percentile=pct,
-                      seconds=float(meta.get("elapsed_s") or 0.0),
+        name = f"{arm}-{node.commit[:12]}-{budget.key()}"
+        memory = self.store.path("memories") / f"{name}.md"      # the node's memory, private to this campaign
+        if not memory.exists():
+            shutil.copyfile(node.memory_file, memory)
+        self.base.mkdir(exist_ok=True)
+        comps = os.pathsep.join(p for p in (str(self.store.path("competitions")),
+                                            os.environ.get("EVOFORGE_COMPETITIONS_PATH", "")) if p)
+        spec = self._spec(name, node, missing, budget, memory)
+        self.store.event("campaign_started", arm=arm, commit=node.commit, campaign=name,
+                         attempts=[f"{t} seed {s}" for t, s in missing])
+
+        def notify(event: dict) -> None:
+            if self.store.stop_requested():
+                CampaignStore(self.base / name).set_counter("stop_requested", True)
+
+        with environment(EVOFORGE_COMPETITIONS_PATH=comps):
+            run_campaign(spec, base=self.base, notify=notify)
+        for row in results(CampaignStore(self.base / name)):
+            if (row["task"], row["seed"]) in missing and row["state"] in FINAL:
+                result = self._result(row, name, node.commit, budget, arm)
+                self.cache.put(result)
+                self.store.event("attempt_finished", **result.to_dict())
+
+    def _result(self, row: dict, campaign: str, commit: str, budget: Budget, arm: str) -> Result:
+        valid = bool(row.get("valid"))
+        pct = percentile_of(row["task"], row.get("score"), valid) if arm != "smoke" else (100.0 if valid else 0.0)
+        val = row.get("validation_score")
+        return Result(commit=commit, task=row["task"], seed=row["seed"], budget=budget.key(),
+                      policy=self.plan.policy, arm=arm, run_id=f"{campaign}/{row['run_id']}",
+                      status=str(row.get("status") or row["state"]), valid=valid,
+                      score=row.get("score") if valid else None, medal=row.get("medal") if valid else None,
+                      above_median=row.get("above_median") if valid else None, percentile=pct,
+                      seconds=float(row.get("seconds") or 0.0),
                       validation_score=float(val) if isinstance(val, int | float) else None,
-                      stop_reason=meta.get("stop_reason"))
+                      stop_reason=row.get("stop_reason"))

@@ -20,7 +20,7 @@ from typing import Any
 from agent import memory
 from agent.evolve import stats
 from agent.evolve.config import DEV_SEED0, SMOKE_TOY, Plan
-from agent.evolve.evaluate import AttemptEvaluator, Cache, Evaluator, Node, Result, Stopped
+from agent.evolve.evaluate import Cache, CampaignEvaluator, Evaluator, Node, Result, Stopped
 from agent.evolve.gate import GateResult, run_gate
 from agent.evolve.proposal import Context, Proposal, Proposer, write_evidence
 from agent.evolve.repo import ScaffoldRepo
@@ -93,7 +93,7 @@ class Loop:
                  evaluator: Evaluator | None = None) -> None:
         self.store, self.plan = store, store.plan()
         self.repo = ScaffoldRepo(store.path("repo"))
-        self.evaluator = evaluator or AttemptEvaluator(store, self.plan)
+        self.evaluator = evaluator or CampaignEvaluator(store, self.plan)
         self.proposer = proposer or make_proposer(self.plan, store)
         self.families = {t: memory.family_of(t) for t in self.plan.dev}
         self.seeds = [DEV_SEED0 + i for i in range(self.plan.seeds)]
@@ -231,7 +231,7 @@ class Loop:
                       evidence_dir=self.store.path("evidence"),
                       log_path=self.store.path("proposals") / f"round-{n}.jsonl", families=self.families)
         ctx.log_path.parent.mkdir(exist_ok=True)
-        write_evidence(ctx, self.store.path("attempts"))
+        write_evidence(ctx, self.evaluator.run_dir)
         return self.proposer.propose(ctx), lessons
 
     def merge_lessons(self) -> int:

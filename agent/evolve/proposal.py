@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -122,7 +123,7 @@ def run_digest(run_root: Path, max_chars: int = 6000) -> str:
     return text if len(text) <= max_chars else text[: max_chars // 2] + "\n[… cut …]\n" + text[-max_chars // 2:]
 
 
-def write_evidence(ctx: Context, attempts_dir: Path) -> None:
+def write_evidence(ctx: Context, run_dir: Callable[[str], Path]) -> None:
     """Rebuild the evidence folder: lineage, the head's dev results with a digest of each attempt, memory."""
     ev = ctx.evidence_dir
     if ev.exists():
@@ -137,7 +138,7 @@ def write_evidence(ctx: Context, attempts_dir: Path) -> None:
     (ev / "results.md").write_text(f"# Dev results of the lineage head ({ctx.head[:10]})\n\n{summary}\n\n"
                                    + results_table(ctx.head_results, families) + "\n")
     for r in ctx.head_results:
-        (ev / "runs" / f"{r.run_id}.md").write_text(f"# {r.task} seed {r.seed}: percentile {r.percentile:.1f}\n\n"
-                                                    + run_digest(attempts_dir / r.run_id) + "\n")
+        (ev / "runs" / f"{r.run_id.replace('/', '--')}.md").write_text(
+            f"# {r.task} seed {r.seed}: percentile {r.percentile:.1f}\n\n" + run_digest(run_dir(r.run_id)) + "\n")
     if ctx.repo.memory_file.is_file():
         shutil.copyfile(ctx.repo.memory_file, ev / "memory.md")

@@ -6,7 +6,8 @@
     evals.jsonl     the evaluation cache: one line per finished attempt, keyed by commit, task, seed, budget
     events.jsonl    a timeline for live views: rounds, proposals, gates, attempts, decisions (append-only)
     repo/           the scaffold's git repository (agent.evolve.repo)
-    checkouts/      worktrees of evaluated nodes; attempts/ their run records; memories/ per-attempt memory
+    checkouts/      worktrees of evaluated nodes; campaigns/ the evaluations (one campaign per node, arm and budget,
+                    with its attempts' run records); memories/ each campaign's copy of its node's memory
     evidence/       what the proposer may read (dev results, lineage, memory), rebuilt each round
     report/         `evolve report`'s Markdown, JSON and PNG files
     owner.lock      held (flock) by the one process working on the run; it holds the owner's pid
@@ -100,7 +101,7 @@ class EvolveStore:
             raise UserError(f"an evolve run named {plan.name!r} exists ({root}): resume it with `evoforge evolve "
                             f"resume {plan.name}` or pick another --name")
         root.mkdir(parents=True)
-        for sub in ("checkouts", "attempts", "memories", "evidence", "report"):
+        for sub in ("checkouts", "campaigns", "memories", "evidence", "report"):
             (root / sub).mkdir()
         write_json(root / "plan.json", plan.to_dict())
         return cls(root)
