@@ -124,6 +124,15 @@ def _dev_mean(node: dict[str, Any]) -> float | None:
     return child.get("mean_pct")
 
 
+def _by_round(fig: Any, ax: Any, path: Path, ylabel: str, title: str) -> Path:
+    ax.set_xlabel("round")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def plot_lineage(nodes: list[dict[str, Any]], path: Path) -> Path:
     """The lineage as a tree: each candidate at (round, its dev percentile), joined to its parent; colour =
     decision. Candidates that never reached evaluation (broken, refused) sit on the x axis."""
@@ -143,12 +152,7 @@ def plot_lineage(nodes: list[dict[str, Any]], path: Path) -> Path:
     for decision, colour in DECISION_COLOURS.items():
         if any(n.get("decision") == decision for n in nodes):
             ax.scatter([], [], color=colour, label=decision)
-    ax.set_xlabel("round")
-    ax.set_ylabel("dev leaderboard percentile (mean)")
-    ax.set_title("lineage: every candidate and its parent")
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _by_round(fig, ax, path, "dev leaderboard percentile (mean)", "lineage: every candidate and its parent")
 
 
 def plot_dev_by_round(nodes: list[dict[str, Any]], path: Path) -> Path:
@@ -171,12 +175,7 @@ def plot_dev_by_round(nodes: list[dict[str, Any]], path: Path) -> Path:
             ax.errorbar([n["round"] + 0.1], [child["mean_pct"]], yerr=[child.get("se", 0.0)], fmt="o",
                         color=DECISION_COLOURS.get(n.get("decision", ""), "black"), ms=4, alpha=0.7)
     ax.errorbar(xs, ys, yerr=es, drawstyle="steps-post", color="#1f77b4", label="lineage head", capsize=2)
-    ax.set_xlabel("round")
-    ax.set_ylabel("dev leaderboard percentile (mean ± SE)")
-    ax.set_title("dev score by round")
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _by_round(fig, ax, path, "dev leaderboard percentile (mean ± SE)", "dev score by round")
 
 
 def plot_arms(arms: dict[str, dict[str, Any]], path: Path, title: str = "held-out leaderboard percentile") -> Path:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.evolve.config import Budget, Plan
-from agent.evolve.store import EvolveStore, append_jsonl, read_jsonl
+from agent.evolve.store import EvolveStore
 from common.errors import UserError
+from common.jsonlines import append_jsonl, read_jsonl
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from agent.evolve.config import CONTROL_SEED0, HELDOUT_SEED0
 from agent.evolve.evaluate import Cache, Evaluator, Result
 from agent.evolve.loop import Loop, arm_summary
 from agent.evolve.proposal import lineage_table
-from agent.evolve.store import EvolveStore, write_json
+from agent.evolve.store import EvolveStore
 from agent.runstore import now_iso
+from common.jsonlines import write_json
 
 
 def _arm(results: dict[tuple[str, int], float], confidence: float, raw: list[Result]) -> dict[str, Any]:
