@@ -29,6 +29,8 @@ def _event_line(e: dict[str, Any]) -> str | None:
         return f"round {e['round']}: {e['commit'][:10]} {', '.join(e.get('files') or [])}: {e['hypothesis'][:150]}"
     if t == "gate":
         return f"round {e['round']}: gate " + ("passed" if e["ok"] else f"{e['decision']}: {e['reason'][:200]}")
+    if t == "campaign_started":
+        return f"  {e['arm']} {e['commit'][:10]}: campaign {e['campaign']} ({len(e['attempts'])} attempts)"
     if t == "attempt_finished":
         return (f"  {e['arm']} {e['task']} seed {e['seed']}: percentile {e['percentile']:.1f}, "
                 f"{'valid' if e['valid'] else 'no valid submission'}, {e['seconds']:.0f}s ({e['run_id']})")
