@@ -35,7 +35,7 @@ def _line(event: dict[str, Any]) -> str | None:
     if kind == "attempt_finished":
         return (f"{t} {event.get('state'):<7} {key}: score {event.get('score')} · medal {event.get('medal') or '-'}"
                 f" · valid {'yes' if event.get('valid') else 'no'} · {event.get('seconds')} s")
-    if kind in ("attempt_requeued", "attempt_waiting", "attempt_failed"):
+    if kind in ("attempt_requeued", "attempt_waiting", "attempt_failed", "attempt_hung", "attempt_killed"):
         return f"{t} {kind.split('_')[1]:<7} {key}: {event.get('reason')}"
     if kind == "budget_spent":
         return f"{t} the total budget ({event.get('hours')} h) is spent: no new attempts start"
@@ -203,7 +203,7 @@ def _activity(a: dict) -> str:
     if a.get("state") in ("done", "failed"):
         return ""
     if a.get("stuck"):
-        return f"STUCK? quiet {a.get('quiet_s'):.0f}s"
+        return f"STUCK: {a.get('hung')}"
     if a.get("alive") and a.get("quiet_s") is not None:
         return f"{a.get('last_event')} {a.get('quiet_s'):.0f}s ago"
     return a.get("note") or ""

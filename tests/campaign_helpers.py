@@ -8,6 +8,8 @@ from pathlib import Path
 from tests.fake_llm_server import call, text, tools
 from tests.toy import toy_env
 
+INTERRUPTED = "error: this call was interrupted"
+
 SOLVE_C = """import os, pandas as pd
 from sklearn.linear_model import LogisticRegression
 d = os.environ['DATA_DIR']
@@ -36,7 +38,11 @@ def model_script(body: dict, index: int) -> dict:  # noqa: ARG001
     request's history, the regularisation from the request's `seed` (so seeds give different scores)."""
     if not body.get("tools"):                       # a summary or a self-critique
         return text("Lesson: a logistic regression on the three features is a sound start.")
-    done = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+    messages = body.get("messages", [])
+    done = sum(1 for m in messages if m.get("role") == "assistant")
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool" and str(last.get("content", "")).startswith(INTERRUPTED):
+        done -= 1                                    # as a model would: a call cut by a kill is made again
     c = round(1.0 / (1 + int(body.get("seed", 0))), 3)
     steps = [tools(call("write_file", {"path": "solution.py", "content": SOLVE_C.replace("__C__", str(c))}),
                    thinking="Write a first model."),

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from agent.campaign import CampaignSpec, CampaignStore, ensure_campaign, results, run_campaign, start_detached
+from agent.campaign import CampaignSpec, CampaignStore, ensure_campaign, run_campaign, start_detached
 from agent.campaign.report import aggregate, compare
 from agent.campaign.store import lock_holder
 from agent.campaign.supervisor import supervisor_info
@@ -21,7 +21,7 @@ from agent.graph.budgets import Budgets
 from agent.runstore import RunStore
 from common.errors import UserError
 from tests.campaign_helpers import campaign_env, llm_config, model_script
-from tests.fake_llm_server import FakeLLMServer
+from tests.fake_llm_server import FakeLLMServer, call, text, tools
 
 TASKS = ["toy-a", "toy-b", "toy-c"]
 
@@ -118,10 +118,10 @@ def test_a_campaign_of_the_same_name_is_extended_never_redone_and_other_settings
 
 
 # -- the whole thing, killed at random points ----------------------------------------------------------------
-def _kill(pid: int | None) -> None:
+def _kill(pid: int | None, group: bool = False) -> None:
     if pid:
         try:
-            os.kill(int(pid), signal.SIGKILL)
+            (os.killpg if group else os.kill)(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
 
@@ -132,7 +132,7 @@ def _wait_gone(store: CampaignStore, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("policy", ["heuristic", "llm"])
+@pytest.mark.parametrize("policy", [pytest.param("heuristic", marks=pytest.mark.slow), "llm"])
 def test_random_kills_of_supervisor_and_attempts_lose_nothing_and_run_nothing_twice(env, policy):
     server = FakeLLMServer(model_script).start() if policy == "llm" else None
     kw = {"policy": "llm", "base_url": server.base_url, "config_file": str(llm_config(env))} if server else {}
@@ -140,16 +140,22 @@ def test_random_kills_of_supervisor_and_attempts_lose_nothing_and_run_nothing_tw
         baseline = _finished_once(_run(_spec("calm", **kw)))
         store = ensure_campaign(_spec("wild", **kw))
         rng = random.Random(7)
-        kills = {"supervisor": 0, "attempt": 0}
-        for _ in range(5):
+        kills = {"supervisor": 0, "attempt": 0, "reboot": 0}
+        for i in range(10):
+            if all(r["state"] == "done" for r in store.rows()) or (i >= 5 and kills["attempt"] >= 2):
+                break
             start_detached(store)
-            time.sleep(rng.uniform(0.5, 5.0))
-            if rng.random() < 0.7:
-                victims = [lock_holder(store.lock_path(r["run_id"])) for r in store.rows() if r["state"] == "running"]
-                victims = [v for v in victims if v]
-                if victims:
-                    _kill(rng.choice(victims).get("pid"))
-                    kills["attempt"] += 1
+            time.sleep(rng.uniform(1.0, 4.0))
+            victims = [lock_holder(store.lock_path(r["run_id"])) for r in store.rows() if r["state"] == "running"]
+            victims = [v for v in victims if v and v.get("pid")]
+            if i == 2 and victims:             # a reboot: every process at once, with all it started
+                _kill((supervisor_info(store) or {}).get("pid"))
+                for v in victims:
+                    _kill(v["pid"], group=True)
+                kills["reboot"] += 1
+            elif victims and rng.random() < 0.8:
+                _kill(rng.choice(victims)["pid"])
+                kills["attempt"] += 1
             _kill((supervisor_info(store) or {}).get("pid"))
             kills["supervisor"] += 1
             _wait_gone(store)
@@ -157,7 +163,7 @@ def test_random_kills_of_supervisor_and_attempts_lose_nothing_and_run_nothing_tw
 
         assert supervise(store)["state"] == "finished"
         assert _finished_once(store) == baseline
-        assert kills["attempt"] >= 2
+        assert kills["attempt"] >= 2 and kills["supervisor"] >= 5
         resumed = [r for r in store.rows() if RunStore(store.record_dir(r["run_id"])).read_meta().get("resumed")]
         assert resumed, "no attempt was killed mid-run"
     finally:
@@ -231,3 +237,79 @@ def test_cli_start_status_report_list_and_errors(env):
     assert bad.exit_code == 2 and "no campaign 'nope'" in bad.output
     bad = runner.invoke(app, ["campaign", "start", "--tasks", "toy-a", "--seeds", "0", "--sandbox", "local"])
     assert bad.exit_code == 2 and "--seeds" in bad.output
+
+
+# -- a hung attempt ------------------------------------------------------------------------------------------
+def test_hung_means_a_stale_heartbeat_or_silence_past_the_wall_budget_never_a_paused_attempt():
+    from datetime import UTC, datetime
+
+    from agent.campaign.watchdog import HEARTBEAT_STALE_S, QUIET_GRACE_S, hung_reason
+
+    def ago(s: float) -> str:
+        return datetime.fromtimestamp(time.time() - s, UTC).isoformat()
+
+    assert hung_reason({"heartbeat": ago(HEARTBEAT_STALE_S + 5)}, {"ts": ago(1)}, None).startswith("no heartbeat")
+    assert hung_reason({"heartbeat": ago(2)}, {"ts": ago(10 ** 6)}, 60) is None       # beating: a long tool is fine
+    assert hung_reason({}, {"ts": ago(60 + QUIET_GRACE_S + 5)}, 60).startswith("no event")
+    assert hung_reason({}, {"ts": ago(60 + QUIET_GRACE_S - 5)}, 60) is None
+    assert hung_reason({}, {"ts": ago(10 ** 6)}, None) is None                          # no budget, no heartbeat
+    assert hung_reason({}, {"ts": ago(10 ** 6)}, 60, launched=time.time() - 30) is None   # just relaunched
+    assert hung_reason({"status": "paused", "heartbeat": ago(10 ** 6)}, {"ts": ago(10 ** 6)}, 60) is None
+
+
+def test_the_supervisor_stops_a_hung_attempt_which_resumes_and_finishes(env, monkeypatch):
+    import agent.campaign.supervisor as sup
+    import agent.campaign.watchdog as wd
+
+    monkeypatch.setattr(wd, "QUIET_GRACE_S", 15.0)        # a resume on a loaded machine takes seconds
+    monkeypatch.setattr(sup, "WATCH_EVERY_S", 0.5)
+    monkeypatch.setattr(sup, "KILL_GRACE_S", 5.0)
+    marker = "sleep 987"          # once: the call re-run on resume finds hung.once and returns
+
+    def script(body: dict, index: int) -> dict:  # noqa: ARG001
+        if not body.get("tools"):
+            return text("Lesson: do not sleep.")
+        done = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+        steps = [tools(call("bash", {"command": f"test -e hung.once || {{ touch hung.once; {marker}; }}",
+                                            "timeout_s": 1000}), thinking="Wait for nothing."),
+                 tools(call("submit", {}), thinking="Submit.")]
+        return steps[done] if done < len(steps) else text("Done.")
+
+    with FakeLLMServer(script) as server:
+        spec = _spec("hang", tasks=["toy-a"], seeds=(0,), policy="llm", base_url=server.base_url,
+                     config_file=str(llm_config(env)), budgets=Budgets(seconds=3))
+        t0 = time.monotonic()
+        res = run_campaign(spec)
+    store = CampaignStore.open("hang")
+    assert time.monotonic() - t0 < 120 and [r["state"] for r in res] == ["done"]
+    hung = [e for e in store.events() if e["type"] == "attempt_hung"]
+    assert hung and hung[0]["reason"].startswith("no event")
+    assert any(e["type"] == "attempt_requeued" and "hung" in e["reason"] for e in store.events())
+    types = [e["type"] for e in RunStore(store.record_dir(res[0]["run_id"])).read_events()]
+    assert types.count("run_finished") == 1 and types.count("grading") == 1
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmdline(p)]
+    assert not left, "a process of the hung attempt outlived it"
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+# -- Ray ----------------------------------------------------------------------------------------------------
+def test_a_campaign_on_a_local_ray_instance_gives_the_local_executors_results(env):
+    pytest.importorskip("ray", reason="the Ray executor is an optional extra: pip install 'evoforge[ray]'")
+    with FakeLLMServer(model_script) as server:
+        kw = {"policy": "llm", "base_url": server.base_url, "config_file": str(llm_config(env))}
+        local = _finished_once(_run(_spec("here", tasks=["toy-a", "toy-b"], seeds=(0,), **kw)))
+        try:
+            store = _run(_spec("ray", tasks=["toy-a", "toy-b"], seeds=(0,), executor="ray", **kw))
+        finally:
+            import ray
+
+            ray.shutdown()
+    assert _finished_once(store) == local
+    launched = [e for e in store.events() if e["type"] == "attempt_launched"]
+    assert len(launched) == 2 and all(e["pid"] is None for e in launched)     # Ray tasks, not our children

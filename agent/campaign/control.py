@@ -16,6 +16,7 @@ from agent.campaign.results import attempt_result
 from agent.campaign.spec import CampaignSpec
 from agent.campaign.store import FINAL, CampaignStore, is_campaign, lock_holder
 from agent.campaign.supervisor import Notify, Supervisor, supervisor_info, write_info
+from agent.campaign.watchdog import age_s, hung_reason
 from agent.runstore import LIVE, RunStore, now_iso
 from common import paths
 from common.errors import UserError
@@ -23,7 +24,6 @@ from common.procs import pid_alive
 
 FIXED = ("policy", "model", "base_url", "config_file", "sandbox", "sandbox_limits", "budgets", "scaffold_dir",
          "memory_file", "executor", "ray_address")      # what decides results: never changed once made
-STUCK_S = 900.0            # a live attempt whose record has not moved for this long is flagged as stuck
 
 
 def _scaffold_commit(spec: CampaignSpec) -> str:
@@ -136,15 +136,6 @@ def stop_campaign(store: CampaignStore, wait_s: float = 120.0) -> str:
     return f"no supervisor was running; {stopped} attempt process(es) stopped"
 
 
-def _age(ts: str | None) -> float | None:
-    from datetime import datetime
-
-    try:
-        return max(0.0, time.time() - datetime.fromisoformat(str(ts)).timestamp())
-    except (TypeError, ValueError):
-        return None
-
-
 def attempt_status(store: CampaignStore, row: dict) -> dict[str, Any]:
     """One attempt as status shows it: its queue state, its record's progress and liveness, its result."""
     rec = RunStore(store.record_dir(row["run_id"]))
@@ -165,8 +156,8 @@ def attempt_status(store: CampaignStore, row: dict) -> dict[str, Any]:
     last = events[-1] if events else {}
     holder = lock_holder(store.lock_path(row["run_id"]))
     alive = holder is not None
-    quiet = _age(last.get("ts"))
-    beat = _age(meta.get("heartbeat"))
+    quiet = age_s(last.get("ts"))
+    beat = age_s(meta.get("heartbeat"))
     status = str(meta.get("status") or ("starting" if alive else "queued"))
     if status in LIVE and not alive:
         status = "killed"
@@ -176,8 +167,8 @@ def attempt_status(store: CampaignStore, row: dict) -> dict[str, Any]:
                cost_usd=meta.get("cost_usd"), seconds=meta.get("elapsed_s"), last_event=last.get("type"),
                quiet_s=round(quiet, 1) if quiet is not None else None,
                heartbeat_s=round(beat, 1) if beat is not None else None)
-    out["stuck"] = bool(alive and status != "paused" and (
-        (quiet is not None and quiet > STUCK_S) or (beat is not None and beat > 120)))
+    out["hung"] = hung_reason(meta, last, store.spec().budgets.seconds, row["launched"]) if alive else None
+    out["stuck"] = out["hung"] is not None
     return out
 
 

@@ -56,6 +56,10 @@ class Executor(Protocol):
         """Ask the worker to stop (it saves its state; the attempt resumes later)."""
         ...
 
+    def kill(self, store: CampaignStore, row: dict) -> None:
+        """End a worker that did not stop when asked, with everything it started."""
+        ...
+
     def close(self) -> None:
         """Release the executor."""
         ...
@@ -99,17 +103,30 @@ class LocalExecutor:
 
     def terminate(self, store: CampaignStore, row: dict) -> None:
         """SIGTERM the worker (it saves its state and exits 130)."""
-        pid = row.get("pid")
-        holder = lock_holder(store.lock_path(row["run_id"])) or {}
-        for p, start in ((pid, row.get("pid_start")), (holder.get("pid"), holder.get("pid_start"))):
-            if p and pid_alive(p, start):
-                try:
-                    os.kill(int(p), signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+        for p, _ in _worker_pids(store, row):
+            try:
+                os.kill(int(p), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def kill(self, store: CampaignStore, row: dict) -> None:
+        """SIGKILL the worker's process group (it leads its own session: the sandbox's processes go with it)."""
+        for p, _ in _worker_pids(store, row):
+            try:
+                os.killpg(int(p), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def close(self) -> None:
         """Nothing to release (children keep running if the supervisor goes)."""
+
+
+def _worker_pids(store: CampaignStore, row: dict) -> list[tuple[int, str | None]]:
+    """The live processes that work an attempt: the one launched, and the one holding its lock."""
+    holder = lock_holder(store.lock_path(row["run_id"])) or {}
+    found = [(p, s) for p, s in ((row.get("pid"), row.get("pid_start")), (holder.get("pid"), holder.get("pid_start")))
+             if p and pid_alive(p, s)]
+    return list(dict.fromkeys(found))
 
 
 def _is_worker(pid: int) -> bool:
@@ -191,6 +208,12 @@ class RayExecutor:
         ref = self.refs.get(row["key"])
         if ref is not None:
             self.ray.cancel(ref, force=False)
+
+    def kill(self, store: CampaignStore, row: dict) -> None:
+        """Cancel the task by force (its Ray worker dies; the worker process dies with its parent)."""
+        ref = self.refs.get(row["key"])
+        if ref is not None:
+            self.ray.cancel(ref, force=True)
 
     def close(self) -> None:
         """Leave the cluster."""

@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.campaign import worker as exits
+from agent.campaign import exits
 from agent.campaign.executors import GONE, Executor, make_executor, worker_env
 from agent.campaign.results import attempt_result
 from agent.campaign.store import CampaignStore, FileLock, lock_holder
+from agent.campaign.watchdog import KILL_GRACE_S, hung_reason
 from agent.runstore import RunStore, now_iso
 from common.errors import UserError
 from common.procs import process_start
@@ -31,6 +32,7 @@ MAX_STALLS = 3            # a worker that ends this many times in a row without 
 ENDPOINT_RETRY_S = (15.0, 300.0)   # wait before retrying an attempt whose endpoint was down at start (doubles)
 STOP_GRACE_S = 90.0       # how long stopped workers get to save their state before they are killed
 SAVE_EVERY_S = 5.0        # how often the supervisor's own time spent is saved
+WATCH_EVERY_S = 30.0      # how often live attempts are checked for a hang (agent/campaign/watchdog.py)
 Notify = Callable[[dict], None]
 
 
@@ -66,6 +68,8 @@ class Supervisor:
         self.env = worker_env(store, self.spec)
         self.stopping = False
         self.lock = FileLock(store.root / "supervisor.lock")
+        self.hung: dict[str, float] = {}      # attempts stopped as hung -> when they were asked to stop
+        self.watched = 0.0
 
     # -- bookkeeping ------------------------------------------------------------------------------------
     def _log(self, type: str, **fields: Any) -> None:
@@ -139,6 +143,8 @@ class Supervisor:
                 if code is not None:
                     self._ended(row, code)
             running = self._rows("running")
+            if time.monotonic() - self.watched >= WATCH_EVERY_S or self.hung:
+                self._watch(running, full=time.monotonic() - self.watched >= WATCH_EVERY_S)
             over = budget is not None and spent >= budget
             if over and not budget_noted:
                 self._log("budget_spent", hours=self.spec.total_hours)
@@ -154,6 +160,33 @@ class Supervisor:
                 return "budget_spent" if over and pending else "finished"
             time.sleep(self.poll_s)
 
+    def _watch(self, running: list[dict], full: bool = True) -> None:
+        """Stop the live attempts that are hung (they resume from their checkpoint); kill those that ignore it.
+        `full`: check every live attempt (else only those already asked to stop)."""
+        if full:
+            self.watched = time.monotonic()
+        for row in running:
+            key = row["key"]
+            if key in self.hung:
+                if time.time() - self.hung[key] > KILL_GRACE_S:
+                    self._log("attempt_killed", key=key, run_id=row["run_id"], reason="did not stop when asked")
+                    self.executor.kill(self.store, row)
+                    self.hung[key] = float("inf")
+                continue
+            if not full or lock_holder(self.store.lock_path(row["run_id"])) is None:
+                continue                           # not started yet, or just ended: poll tells
+            record = RunStore(self.store.record_dir(row["run_id"]))
+            try:
+                meta = record.read_meta()
+            except UserError:
+                continue
+            events = record.read_events()
+            why = hung_reason(meta, events[-1] if events else {}, self.spec.budgets.seconds, row["launched"])
+            if why:
+                self._log("attempt_hung", key=key, run_id=row["run_id"], reason=why)
+                self.executor.terminate(self.store, row)
+                self.hung[key] = time.time()
+
     def _launch(self, row: dict) -> None:
         resume = (self.store.record_dir(row["run_id"]) / "meta.json").is_file()
         now = time.time()
@@ -168,6 +201,7 @@ class Supervisor:
     def _ended(self, row: dict, code: int) -> None:
         """A worker is gone: finish the attempt from its record, or queue it again with the reason."""
         key, run_id = row["key"], row["run_id"]
+        hung = self.hung.pop(key, None) is not None
         result = attempt_result(self.store.record_dir(run_id), row["seed"])
         now = time.time()
         if result is not None:
@@ -189,8 +223,9 @@ class Supervisor:
             self._log("attempt_waiting", key=key, run_id=run_id, wait_s=wait, reason="endpoint down", n=n)
             return
         progress = progress_of(self.store, run_id)
-        stalls = 0 if progress > row["progress"] or code == exits.INTERRUPTED else row["stalls"] + 1
-        why = last_log_line(self.store, run_id)
+        stalls = (row["stalls"] + 1 if hung or not (progress > row["progress"] or code == exits.INTERRUPTED)
+                  else 0)                        # hanging again after a resume counts, whatever it wrote
+        why = "hung (see attempt_hung in events.jsonl)" if hung else last_log_line(self.store, run_id)
         if stalls >= MAX_STALLS:
             self.store.update(key, state="failed", stalls=stalls, progress=progress, finished=now, pid=None,
                               pid_start=None, note=f"ended {stalls} times without progress: {why}",
@@ -199,6 +234,7 @@ class Supervisor:
             self._log("attempt_failed", key=key, run_id=run_id, exit=code, reason=why)
             return
         said = {exits.INTERRUPTED: "stopped", GONE: "its process is gone"}.get(code, f"its process exited {code}")
+        said = f"hung and {said}" if hung else said
         self.store.update(key, state="pending", stalls=stalls, progress=progress, pid=None, pid_start=None,
                           note=f"{said} before the attempt finished; it resumes from its checkpoint")
         self._log("attempt_requeued", key=key, run_id=run_id, exit=code, stalls=stalls, reason=said)
