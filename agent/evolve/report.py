@@ -66,10 +66,14 @@ def heldout(loop: Loop) -> dict[str, Any]:
     control: dict[tuple[str, int], float] = {}
     control_raw: list[Result] = []
     how = set()
-    node = loop.node(initial)
+    def extra(seed: int) -> list[int]:
+        return [CONTROL_SEED0 + 100 * (seed - HELDOUT_SEED0) + j for j in range(1, k)]
+
+    all_extra = [x for s in seeds for x in extra(s)]        # one evaluation (campaign) for the whole arm
+    done = ev.evaluate(loop.node(initial), plan.heldout, all_extra, plan.budget, "control") if all_extra else []
+    by_cell = {(r.task, r.seed): r for r in done}
     for r in init:
-        extra = [CONTROL_SEED0 + 100 * (r.seed - HELDOUT_SEED0) + j for j in range(1, k)]
-        more = ev.evaluate(node, [r.task], extra, plan.budget, "control") if extra else []
+        more = [by_cell[(r.task, x)] for x in extra(r.seed)]
         pct, what = control_pick([r, *more])
         control[(r.task, r.seed)] = pct
         control_raw += [r, *more]
