@@ -135,6 +135,7 @@ _SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("agent.cli_control", "register", "", "register"),
     ("agent.cli_doctor", "register", "", "register"),
     ("agent.cli_train", "register", "", "register"),
+    ("agent.cli_evolve", "app", "evolve", "group"),
     ("agent.cli_campaign", "app", "campaign", "group"),
     ("agent.cli_tui", "register", "", "register"),
 ]

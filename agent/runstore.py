@@ -21,6 +21,7 @@ from typing import Any
 
 from common import paths
 from common.errors import UserError
+from common.jsonlines import append_jsonl, read_jsonl
 from common.procs import pid_alive
 
 SCHEMA_VERSION = 1
@@ -249,26 +250,11 @@ class RunStore:
             raise ValueError(f"unknown event type {type!r}")
         event = {"schema_version": SCHEMA_VERSION, "seq": seq, "step": step, "ts": now_iso(), "type": type}
         event.update(fields)
-        line = json.dumps(event, default=str, ensure_ascii=False) + "\n"
-        fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return event
+        return append_jsonl(self.events_path, event)
 
     def read_events(self) -> list[dict[str, Any]]:
         """Every complete event in events.jsonl (a torn last line is ignored)."""
-        if not self.events_path.exists():
-            return []
-        events = []
-        for line in self.events_path.read_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return events
+        return read_jsonl(self.events_path)
 
     def truncate_events(self, keep_below_seq: int) -> int:
         """Drop events with seq >= keep_below_seq (and torn lines); returns how many were dropped."""

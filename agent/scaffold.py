@@ -19,6 +19,21 @@ if TYPE_CHECKING:
 
 REQUIRED_PHASES = ("start", "nudge", "compact", "reflect")
 STAGES = ("draft", "improve", "debug", "explore", "wrapup")   # optional phases/<stage>.md (agent.graph.search)
+# The $placeholders the harness fills in each prompt (agent/graph/runner.py and build.py), and those a prompt
+# must keep for the agent to work. A prompt naming any other placeholder would reach the model unfilled.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "system": frozenset({"data_dir", "workspace", "max_turns", "environment", "budget"}),
+    "start": frozenset({"task_id", "description", "submission_format", "data_dir", "memory", "metric", "direction"}),
+    "nudge": frozenset(),
+    "compact": frozenset({"task_id"}),
+    "reflect": frozenset({"task_id", "stop_reason", "grading"}),
+    "midrun": frozenset({"turns"}),
+    "note": frozenset({"text"}),
+    **{stage: frozenset({"turns", "budget_left", "candidates", "metric", "direction", "errors", "stale"})
+       for stage in STAGES},
+}
+REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {"start": frozenset({"description", "submission_format"})}
+REQUIRED_TOOLS = ("submit",)      # an agent that cannot submit cannot finish an attempt
 
 
 @dataclass
@@ -72,6 +87,25 @@ class Scaffold:
         """Fill a prompt ('system' or a phase name) with $placeholders from values."""
         text = self.system if name == "system" else self.phases[name]
         return Template(text).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def prompt_problems(name: str, text: str, known: frozenset[str], required: frozenset[str] = frozenset()) -> list[str]:
+    """What is wrong with a prompt's $placeholders: a malformed `$`, one the harness does not fill, one it needs."""
+    template = Template(text)
+    if not template.is_valid():
+        return [f"{name}: a malformed placeholder (a lone `$`; write `$$` for a dollar sign)"]
+    found = set(template.get_identifiers())
+    problems = [f"{name}: placeholder ${p} is never filled (known: {', '.join(sorted(known)) or 'none'})"
+                for p in sorted(found - known)]
+    return problems + [f"{name}: placeholder ${p} is missing (the prompt needs it)" for p in sorted(required - found)]
+
+
+def check_prompts(scaffold: Scaffold) -> list[str]:
+    """Every prompt's placeholder problems (empty when each prompt renders with what the harness gives it)."""
+    prompts = {"system": scaffold.system, **scaffold.phases}
+    return [problem for name, text in prompts.items()
+            for problem in prompt_problems(name, text, PLACEHOLDERS.get(name, frozenset()),
+                                           REQUIRED_PLACEHOLDERS.get(name, frozenset()))]
 
 
 def _load_yaml(path: Path) -> dict:

@@ -432,12 +432,9 @@ def reflect(ctx: RunContext, state: AgentState) -> dict:
     elif ctx.scaffold.policy.reflect_at_end:
         text, method = _critique(ctx, state, grading, spent)
         mem = ctx.memory_path or memory.memory_path()
-        marker = f"<!-- run: {store.run_id} -->"
         error = None
-        try:
-            if marker not in memory.read_memory(path=mem):  # a re-run of this step never appends twice
-                title = f"{ctx.task.id} · run {store.run_id} · score {grading.get('score')} · {state.get('stop_reason')}"
-                memory.append_memory(f"{marker}\n{text}", title, mem)
+        try:   # lessons by family and tool; a re-run of this step adds nothing (idempotent per run)
+            memory.record_reflection(text, ctx.task.id, store.run_id, mem)
         except OSError as exc:       # a read-only or full memory file costs the lesson, not the run
             error = f"not written to {mem}: {exc.strerror or exc}"
         em.emit("reflection", text=text, method=method, memory_file=str(mem), **({"error": error} if error else {}))

@@ -113,8 +113,8 @@ def _first_state(spec: RunSpec, scaffold: Scaffold, task: Task, sandbox: Any) ->
                              budget=spec.budgets.describe())
     start = scaffold.render("start", task_id=spec.task, description=task.description(),
                             submission_format=task.submission_format(), data_dir=sandbox.data_path,
-                            memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)",
-                            metric=task.config.metric, direction=direction(task.config.higher_is_better))
+                            memory=memory.lessons_for(memory.family_of(task.id), scaffold.policy.memory_in_prompt_chars)
+                            or "(none yet)", metric=task.config.metric, direction=direction(task.config.higher_is_better))
     return initial_state([{"role": "system", "content": system}, {"role": "user", "content": start}])
 
 
