@@ -124,4 +124,5 @@ def fork_run(ref: str, turn: int, *, overrides: dict[str, Any] | None = None, ru
         raise
     if on_created:
         on_created(store.run_id)
+    store.release()         # resume_run takes the run's lock itself (a second flock in this process would clash)
     return resume_run(store.run_id, sink=sink)
