@@ -34,7 +34,7 @@ def campaign_env(root: Path, tasks: list[str]) -> dict[str, str]:
 
 
 def model_script(body: dict, index: int) -> dict:  # noqa: ARG001
-    """A model that solves a toy competition in three turns, whatever attempt asks: the turn is read from the
+    """A model that solves a toy competition in three turns (then finishes), whatever attempt asks: the turn is read from the
     request's history, the regularisation from the request's `seed` (so seeds give different scores)."""
     if not body.get("tools"):                       # a summary or a self-critique
         return text("Lesson: a logistic regression on the three features is a sound start.")
@@ -47,7 +47,8 @@ def model_script(body: dict, index: int) -> dict:  # noqa: ARG001
     steps = [tools(call("write_file", {"path": "solution.py", "content": SOLVE_C.replace("__C__", str(c))}),
                    thinking="Write a first model."),
              tools(call("run_python", {"path": "solution.py"}), thinking="Run it."),
-             tools(call("submit", {}), thinking="Submit.")]
+             tools(call("submit", {}), thinking="Submit."),
+             tools(call("finish", {}), thinking="Nothing better to try.")]
     return steps[done] if done < len(steps) else text("Done.")
 
 

@@ -250,6 +250,9 @@ def test_hung_means_a_stale_heartbeat_or_silence_past_the_wall_budget_never_a_pa
 
     assert hung_reason({"heartbeat": ago(HEARTBEAT_STALE_S + 5)}, {"ts": ago(1)}, None).startswith("no heartbeat")
     assert hung_reason({"heartbeat": ago(2)}, {"ts": ago(10 ** 6)}, 60) is None       # beating: a long tool is fine
+    relaunched = {"heartbeat": ago(10 ** 6)}     # the stale beat of the hung process before it; not yet its own
+    assert hung_reason(relaunched, {"ts": ago(10 ** 6)}, 60, launched=time.time() - 5) is None
+    assert hung_reason(relaunched, {"ts": ago(1)}, 60, launched=time.time() - HEARTBEAT_STALE_S - 5) is not None
     assert hung_reason({}, {"ts": ago(60 + QUIET_GRACE_S + 5)}, 60).startswith("no event")
     assert hung_reason({}, {"ts": ago(60 + QUIET_GRACE_S - 5)}, 60) is None
     assert hung_reason({}, {"ts": ago(10 ** 6)}, None) is None                          # no budget, no heartbeat

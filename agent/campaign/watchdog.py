@@ -2,7 +2,8 @@
 
 An attempt's process is hung when it holds the attempt but has stopped moving:
 - its heartbeat (`heartbeat` in the run's meta.json, an ISO time the attempt's process refreshes every few
-  seconds while it lives, whatever it is doing) is older than HEARTBEAT_STALE_S; or, for a record without
+  seconds while it lives, whatever it is doing) is older than HEARTBEAT_STALE_S (counted from its process's
+  launch at the earliest: a relaunched attempt inherits its predecessor's stale beat); or, for a record without
   heartbeats,
 - its record has been quiet (no event) for longer than the attempt's wall budget plus QUIET_GRACE_S: a tool
   call is capped by the time left, so no healthy attempt is silent that long (counted from its process's
@@ -36,6 +37,9 @@ def hung_reason(meta: dict[str, Any], last_event: dict[str, Any], wall_budget_s:
     if meta.get("status") == "paused":
         return None
     beat = age_s(meta.get("heartbeat"), now)
+    if beat is not None and launched:
+        # a relaunched attempt has not beaten yet: the stale beat is its hung predecessor's
+        beat = min(beat, (now or time.time()) - launched)
     if beat is not None:
         return f"no heartbeat for {beat:.0f}s" if beat > HEARTBEAT_STALE_S else None
     quiet = age_s(last_event.get("ts"), now)
