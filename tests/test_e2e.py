@@ -57,12 +57,26 @@ def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
     while not (events.exists() and '"tool_started"' in events.read_text()):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
-    time.sleep(1.0)                        # the command is running (a signal during the fork itself is lost)
+    while not _running("sleep 30"):       # the command is running (a signal during the fork itself is lost)
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "continue it with: evoforge resume int" in err and "Traceback" not in err
     assert RunStore.open("int", base=Path(env["EVOFORGE_RUNS"])).read_meta()["status"] == "interrupted"
+
+
+def _running(cmdline: str) -> bool:
+    """Whether some process on the machine runs exactly this command line."""
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and (p / "cmdline").read_bytes().replace(b"\0", b" ").strip() == cmdline.encode():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "tasks" / "mle_lite" / "competitions"
