@@ -40,9 +40,8 @@ def model_script(body: dict, index: int) -> dict:  # noqa: ARG001
         return text("Lesson: a logistic regression on the three features is a sound start.")
     messages = body.get("messages", [])
     done = sum(1 for m in messages if m.get("role") == "assistant")
-    last = messages[-1] if messages else {}
-    if last.get("role") == "tool" and str(last.get("content", "")).startswith(INTERRUPTED):
-        done -= 1                                    # as a model would: a call cut by a kill is made again
+    # as a model would: each call cut by a kill is made again (the attempt may add a prompt after its result)
+    done -= sum(1 for m in messages if m.get("role") == "tool" and str(m.get("content", "")).startswith(INTERRUPTED))
     c = round(1.0 / (1 + int(body.get("seed", 0))), 3)
     steps = [tools(call("write_file", {"path": "solution.py", "content": SOLVE_C.replace("__C__", str(c))}),
                    thinking="Write a first model."),
