@@ -51,7 +51,7 @@ def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
     record_turns(Path(env["EVOFORGE_RUNS"]), "slow", [("bash", {"command": "sleep 30"})])
     proc = subprocess.Popen(EVOFORGE + ["run", "toy-binary", "--replay-run", "slow", "--sandbox", "local",
                                         "--run-id", "int"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)    # a background job of a shell ignores it
     events = Path(env["EVOFORGE_RUNS"]) / "int" / "events.jsonl"
     deadline = time.monotonic() + 60
     while not (events.exists() and '"tool_started"' in events.read_text()):
@@ -66,6 +66,10 @@ def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
     assert proc.returncode == 130, out + err
     assert "continue it with: evoforge resume int" in err and "Traceback" not in err
     assert RunStore.open("int", base=Path(env["EVOFORGE_RUNS"])).read_meta()["status"] == "interrupted"
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _running(cmdline: str) -> bool:
