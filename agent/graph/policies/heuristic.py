@@ -207,9 +207,7 @@ class HeuristicPolicy:
                                 ["run", fallback, "--time-limit", f"{limit:.0f}"], self._timeout(limit, left_s))
         todo = [r for r in plan["recipes"] if r not in outcome]
         if room and todo:
-            limit = self._limit(todo[0], left_s)
-            if limit is None and not ok and left_s >= self.book["min_recipe_s"]:
-                limit = left_s      # a short budget: the draft gets all that is left rather than nothing
+            limit = self._limit(todo[0], left_s, draft=not ok)
             if limit is not None:
                 stage = "Draft" if not outcome else "Improve"
                 why = f"{stage}: cross-validate recipe {todo[0]} ({len(todo) - 1} more after it"
@@ -244,11 +242,14 @@ class HeuristicPolicy:
             return f"{scores[-1][0]} {scores[-1][1]:.5f}"
         return ", ".join(f"{k} {v:.5f}" for k, v in plan["done"].items()) or "none"
 
-    def _limit(self, name: str, left_s: float) -> float | None:
-        """This recipe's time: its share of the budget, within what is left; None when too little is left."""
+    def _limit(self, name: str, left_s: float, draft: bool = False) -> float | None:
+        """This recipe's time: its share of the budget raised to min_recipe_s (all that is left for a draft whose
+        share is below it), within what is left; None when less than min_recipe_s is left."""
         share = next((r["time_share"] for r in self.book["recipes"] if r["name"] == name), 0.2)
-        limit = min(share * self.budget_s, left_s)
-        return limit if limit >= self.book["min_recipe_s"] else None
+        floor = self.book["min_recipe_s"]
+        planned = left_s if draft and share * self.budget_s < floor else max(share * self.budget_s, floor)
+        limit = min(planned, left_s)
+        return limit if limit >= floor else None
 
     def _timeout(self, limit: float, left_s: float) -> float:
         """The tool's timeout: the recipe's limit plus room for its last fold, within the budget's reserve."""
