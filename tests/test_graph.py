@@ -206,3 +206,22 @@ def test_midrun_self_check_at_the_scaffold_cadence(env):
     start_run(RunSpec("toy-binary", sandbox="local", run_id="mid", budgets=Budgets(max_turns=5)), policy_impl=policy)
     checks = [m for m in seen if m["role"] == "user" and m["content"].startswith("Progress check after")]
     assert [c["content"].split()[3] for c in checks] == ["2", "4"]
+
+
+def test_a_heuristic_draft_cut_by_the_budget_is_graded_on_the_sample_submission_put_in_place_first(env):
+    book_path = env / "scaffold" / "recipes" / "tabular.yaml"
+    book = yaml.safe_load(book_path.read_text())
+    book["recipes"] = [{"name": "endless_forest", "time_share": 0.5, "features": [{"kind": "numeric"}],
+                        "model": {"family": "random_forest", "n_estimators": 10_000_000}}]   # its first fold never ends
+    book["min_recipe_s"] = 2.0         # so that a 15 s attempt starts it
+    book_path.write_text(yaml.safe_dump(book))
+    store = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="cut",
+                              budgets=Budgets(seconds=15.0)))
+    assert _events(store, "budget_exhausted")
+    runs = [json.loads(e["arguments"]) if isinstance(e.get("arguments"), str) else e.get("arguments")
+            for e in _events(store, "tool_call") if e.get("name") == "run_python"]
+    assert any((a or {}).get("args", [None])[:2] == ["run", "endless_forest"] for a in runs)   # the draft did start
+    sub = _events(store, "submission")[-1]
+    assert sub["auto"] and sub["valid"]           # workspace/submission.csv: the sample submission, valid
+    score = json.loads(store.score_path.read_text())
+    assert score["valid"] and score["score"] is not None

@@ -119,7 +119,9 @@ def test_draft_then_improve_then_blend_registering_each_candidate_then_finish():
     registered = [(c[1]["path"], c[1]["validation_score"]) for c in calls if c[0] == "submit"]
     assert registered == [("candidates/weak.csv", 0.6), ("candidates/linear.csv", 0.5),
                           ("candidates/ensemble.csv", 0.45)]      # each once, as it came, with its CV score
-    assert names.index("submit") == names.index("run_python", names.index("run_python") + 2) - 1
+    py = [i for i, c in enumerate(calls) if c[0] == "run_python"]
+    assert calls[py[0]][1]["path"] == "fallback.py" and calls[py[1]][1]["args"] == ["inspect"]  # sample first
+    assert names.index("submit") == py[3] - 1      # weak is registered in the turn that runs linear
     written = [c[1]["path"] for c in calls if c[0] == "write_file"]
     assert {"engine.py", "task.json", "recipes.json", "heuristic_engine/cli.py"} <= set(written)
     runs = sim.engine()

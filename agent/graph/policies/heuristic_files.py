@@ -48,9 +48,15 @@ def engine_sources() -> dict[str, str]:
     return files
 
 
+def fallback_source(task) -> str:
+    """fallback.py: copies the competition's sample submission to workspace/submission.csv."""
+    return FALLBACK.replace("__SAMPLE__", task.config.sample_submission)
+
+
 def workspace_files(task, book: dict) -> dict[str, str]:
-    """Everything the policy writes before running the engine: sources, task.json, recipes.json."""
-    files = engine_sources()
+    """Everything the policy writes before running the engine: fallback.py, sources, task.json, recipes.json."""
+    files = {"fallback.py": fallback_source(task)}
+    files.update(engine_sources())
     files["task.json"] = json.dumps(task_spec(task), indent=1)
     files["recipes.json"] = json.dumps(book, indent=1)
     return files
