@@ -2,8 +2,8 @@
 and each attempt's run record, written by the supervisor and its workers in other processes), the aggregates
 as the campaign report computes them (agent.campaign.report), budget gauges, and control (stop, resume, plots).
 
-The queue is re-read every POLL_S; an attempt's row is recomputed while it is live or when its queue row
-changed, and its cells are updated in place. A finished attempt's result is the queue's copy (what the
+The queue is re-read every POLL_S; an attempt's row is recomputed when its queue row or (live) its record
+changed, or every LIVE_S while it is live, and its cells are updated in place. A finished attempt's result is the queue's copy (what the
 supervisor read from its record when it finished): reading 66 records at every look would cost seconds.
 """
 
@@ -28,9 +28,11 @@ from agent.runstore import RunStore
 from agent.tui import tables
 from agent.tui.keys import HELP, KeyLine, go_back
 from agent.tui.render import bar, budget_line, human
+from agent.tui.timeline import file_sig
 from common.errors import UserError
 
 POLL_S = 0.5
+LIVE_S = 5.0       # a live attempt whose record did not change is looked at again after this (a hang shows)
 COLUMNS = (("task", "task"), ("seed", "seed"), ("status", "status"), ("score", "score"), ("medal", "medal"),
            ("valid", "valid"), ("time", "time"), ("turns", "turns"), ("tokens", "tokens"), ("cost", "$"))
 
@@ -118,7 +120,8 @@ class CampaignScreen(Screen):
         self.cells: dict[str, dict[str, str]] = {}        # run id -> its cells as shown
         self.status: dict[str, dict[str, Any]] = {}       # run id -> attempt_status
         self.results: dict[str, dict[str, Any]] = {}      # run id -> its entry of `results`
-        self.seen: dict[str, tuple] = {}                  # run id -> the queue row's fields when last computed
+        self.seen: dict[str, tuple] = {}                  # run id -> its queue row (and record) when last computed
+        self.looked: dict[str, float] = {}                # run id -> when it was last computed
         self.order: list[str] = []
         self.state = ""
         self._stop_armed = 0.0
@@ -149,13 +152,17 @@ class CampaignScreen(Screen):
         except UserError as exc:
             self.query_one("#title", Static).update(str(exc))
             return
+        now = time.monotonic()
         for row in rows:
             rid = row["run_id"]
-            sig = (row["state"], row["tries"], row["finished"], row["note"], row["launched"])
-            if row["state"] not in FINAL or self.seen.get(rid) != sig:
+            sig: tuple = (row["state"], row["tries"], row["finished"], row["note"], row["launched"])
+            if row["state"] not in FINAL:      # a live attempt: when its record changed, and every LIVE_S
+                rec = self.store.record_dir(rid)
+                sig += (file_sig(rec / "events.jsonl"), file_sig(rec / "meta.json"))
+            if self.seen.get(rid) != sig or (row["state"] not in FINAL and now - self.looked.get(rid, 0) > LIVE_S):
                 self.status[rid] = attempt_status(self.store, row)
                 self.results[rid] = result_of(self.store, row, read_record=False)
-                self.seen[rid] = sig
+                self.seen[rid], self.looked[rid] = sig, now
         self._update_table([r["run_id"] for r in rows])
         agg = aggregate([self.results[r["run_id"]] for r in rows])
         self._update_header(spec, rows, agg)

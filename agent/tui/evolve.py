@@ -3,12 +3,13 @@ the held-out result once `evolve report` has run, and one node in full (evidence
 
 Everything comes from the run's folder (agent.evolve.store) and its git repository, read through the evolve
 package's own functions (agent.evolve.summary, agent.evolve.report); the lineage file and the state are looked
-at every POLL_S and new nodes are added to the tree in place.
+at every POLL_S (read when they changed, and every LIVE_S) and new nodes are added to the tree in place.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ from agent.evolve.store import EvolveStore
 from agent.evolve.summary import DECISION_MARK, node_detail, node_label, per_task, status_row
 from agent.tui.keys import HELP, KeyLine, go_back
 from agent.tui.render import bar, sparkline
+from agent.tui.timeline import file_sig
 
 POLL_S = 1.0
+LIVE_S = 5.0
 
 
 def _fmt(x: Any, spec: str = ".1f") -> str:
@@ -116,8 +119,9 @@ class EvolveScreen(Screen):
 
     def poll(self) -> None:
         """Take in new nodes, the state and a new report, if the run's files changed."""
-        sig = tuple(_stat(self.store.path(f)) for f in ("nodes.jsonl", "state.json", "owner.lock",
-                                                       "report/report.json"))
+        sig = tuple(file_sig(self.store.path(f)) for f in ("nodes.jsonl", "state.json", "owner.lock",
+                                                          "report/report.json"))
+        sig += (int(time.monotonic() // LIVE_S),)          # and every LIVE_S: an owner killed leaves no trace
         if sig == self._sig:
             return
         self._sig = sig
@@ -197,14 +201,6 @@ class EvolveScreen(Screen):
     def action_back(self) -> None:
         """Back to the list (or quit when this was the first screen)."""
         go_back(self.app)
-
-
-def _stat(path: Path) -> tuple[float, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime, st.st_size
 
 
 def _tree_label(n: dict[str, Any]) -> Text:
