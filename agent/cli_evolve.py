@@ -17,9 +17,6 @@ from agent.cli_output import Column, ExitCode, err, out, print_json, print_table
 app = typer.Typer(help="Self-evolution: the agent edits its scaffold in git and keeps what a paired evaluation "
                        "says helps.", no_args_is_help=True)
 
-DECISION_MARK = {"initial": "●", "kept": "✓", "reverted": "✗", "broken": "!", "refused": "⊘", "no_edit": "·"}
-
-
 def _event_line(e: dict[str, Any]) -> str | None:
     """One progress line for an evolve event (None: not shown)."""
     t = e.get("type")
@@ -147,18 +144,6 @@ def stop(name: str = typer.Argument(..., metavar="NAME"),
     out.print(f"asked evolve run {store.name} to stop" + (f" (pid {pid})" if pid else " (it is not running)"))
 
 
-def _status_row(store) -> dict[str, Any]:
-    state, nodes, plan = store.state(), store.nodes(), store.plan()
-    pid = store.owner_pid()
-    status = "running" if pid else (state.get("status") if state.get("status") != "running" else "killed")
-    return {"name": store.name, "status": status, "pid": pid, "round": f"{min(state.get('round', 0), plan.rounds)}/"
-            f"{plan.rounds}", "stage": state.get("stage"), "kept": sum(n.get("decision") == "kept" for n in nodes),
-            "reverted": sum(n.get("decision") == "reverted" for n in nodes),
-            "broken": sum(n.get("decision") in ("broken", "refused") for n in nodes),
-            "head": (nodes[-1].get("head") or "")[:10] if nodes else "", "proposer": plan.proposer,
-            "hours": round(state.get("active_s", 0.0) / 3600, 2)}
-
-
 STATUS_COLUMNS = [Column("name", "NAME", keep=True), Column("status", "STATUS"), Column("round", "ROUND"),
                   Column("stage", "STAGE"), Column("kept", "KEPT", right=True),
                   Column("reverted", "REVERTED", right=True), Column("broken", "BROKEN", right=True),
@@ -172,41 +157,15 @@ def status(name: str = typer.Argument(None, metavar="NAME", help="The evolve run
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Where evolve runs are: status, round, decisions so far, lineage head."""
     from agent.evolve.store import EvolveStore, list_runs
+    from agent.evolve.summary import status_row
 
     stores = [EvolveStore.open(name)] if name else list_runs()
-    rows = [_status_row(s) for s in stores]
+    rows = [status_row(s) for s in stores]
     if as_json:
         print_json(rows if not name else {**rows[0], "state": stores[0].state(), "last_event":
                                            (stores[0].events() or [None])[-1]})
         return
     print_table(rows, STATUS_COLUMNS, wide=wide)
-
-
-def _tree_lines(nodes: list[dict[str, Any]]) -> list[str]:
-    """The lineage as an indented tree: each node under its parent."""
-    children: dict[str | None, list[dict]] = {}
-    for n in nodes:
-        children.setdefault(n.get("parent"), []).append(n)
-    lines: list[str] = []
-
-    def label(n: dict) -> str:
-        p = n.get("paired") or {}
-        dev = (n.get("dev") or {}).get("child") or {}
-        num = (f"Δ {p['mean_delta']:+.2f} ({p['ci_low']:+.2f}..{p['ci_high']:+.2f}) p={p['p_value']:.2f}"
-               if p.get("n_cells") else f"dev {dev['mean_pct']:.1f}" if dev else "")
-        what = n.get("hypothesis") if n.get("decision") in ("kept", "reverted", "initial") else n.get("reason")
-        return (f"{DECISION_MARK.get(n.get('decision'), '?')} r{n['round']} {str(n.get('commit') or '-')[:10]} "
-                f"{n.get('decision')} {num}  {', '.join(n.get('files') or [])}  {' '.join(str(what or '').split())[:120]}")
-
-    def walk(n: dict, prefix: str, last: bool, root: bool) -> None:
-        lines.append(("" if root else prefix + ("└─ " if last else "├─ ")) + label(n))
-        kids = children.get(n.get("commit"), []) if n.get("commit") else []
-        for i, k in enumerate(kids):
-            walk(k, prefix + ("" if root else ("   " if last else "│  ")), i == len(kids) - 1, False)
-
-    for r in children.get(None, []):
-        walk(r, "", True, True)
-    return lines
 
 
 def _node_json(n: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +187,7 @@ def show(name: str = typer.Argument(..., metavar="NAME"),
     from agent.evolve.promote import resolve_node
     from agent.evolve.repo import ScaffoldRepo
     from agent.evolve.store import EvolveStore
+    from agent.evolve.summary import node_detail, tree_lines
 
     store = EvolveStore.open(name)
     nodes = store.nodes()
@@ -236,22 +196,18 @@ def show(name: str = typer.Argument(..., metavar="NAME"),
             print_json({"name": store.name, "head": ScaffoldRepo(store.path("repo")).head(),
                         "nodes": [_node_json(n) for n in nodes]})
             return
-        for line in _tree_lines(nodes) or ["(no node decided yet)"]:
+        for line in tree_lines(nodes) or ["(no node decided yet)"]:
             out.print(escape(line))
         return
-    repo = ScaffoldRepo(store.path("repo"))
-    commit = resolve_node(repo, store, node)
-    rec = next((n for n in nodes if n.get("commit") == commit), {"commit": commit})
-    parent = rec.get("parent")
-    diff = repo.diff(parent, commit) if parent else ""
+    detail = node_detail(store, resolve_node(ScaffoldRepo(store.path("repo")), store, node))
+    rec, diff = detail["record"], detail["diff"]
     if as_json:
-        print_json({**(_node_json(rec) if "round" in rec else rec), "message": repo.message(commit),
-                    "note": repo.read_note(commit), "gate": rec.get("gate"), "diff": diff})
+        print_json({**(_node_json(rec) if "round" in rec else rec), "message": detail["message"],
+                    "note": detail["note"], "gate": rec.get("gate"), "diff": diff})
         return
-    out.print(escape(repo.message(commit).rstrip()))
-    note = repo.read_note(commit)
-    if note:
-        out.print(escape("\n" + note.rstrip()))
+    out.print(escape(detail["message"].rstrip()))
+    if detail["note"]:
+        out.print(escape("\n" + detail["note"].rstrip()))
     if diff:
         out.print(escape("\n" + diff))
 

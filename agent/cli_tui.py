@@ -41,12 +41,20 @@ def resolve_run(ref: str) -> Path:
 def tui(
     run_id: str = typer.Argument(None, metavar="[RUN]", autocompletion=complete_run_id,
                                  help="Open this run (id, prefix or folder) and follow it; default: the list of runs."),
+    campaign: str = typer.Option(None, "--campaign", metavar="NAME", help="Open this campaign (name or prefix)."),
+    evolve: str = typer.Option(None, "--evolve", metavar="NAME", help="Open this evolve run (name or prefix)."),
 ) -> None:
-    """The terminal UI: every run live (status, budgets, scores), one run's conversation, replay and control."""
+    """The terminal UI: every run, campaign and evolve run live (status, budgets, scores); one run's conversation,
+    replay and control; a campaign's attempts and rates; an evolve run's lineage."""
+    from agent.campaign import CampaignStore
+    from agent.evolve.store import EvolveStore
     from agent.tui.app import EvoforgeApp
 
-    root = resolve_run(run_id) if run_id else None
-    EvoforgeApp(paths.runs_dir(), open_run=root).run()
+    if sum(x is not None for x in (run_id, campaign, evolve)) > 1:
+        raise UserError("open one thing at a time: a RUN, --campaign NAME or --evolve NAME")
+    EvoforgeApp(paths.runs_dir(), open_run=resolve_run(run_id) if run_id else None,
+                campaign=CampaignStore.open(campaign).root if campaign else None,
+                evolve=EvolveStore.open(evolve).root if evolve else None).run()
 
 
 def replay(

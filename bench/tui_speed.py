@@ -1,11 +1,15 @@
 """The TUI on a large record and on a live one: time to the first screen of a 10,000-event run (opened at its
-end, and in replay at turn 0), a jump and steps in replay, and the live view's lag behind the record.
+end, and in replay at turn 0), a jump and steps in replay, and the live view's lag behind the record; time to
+the first screen of a campaign of 66 attempts and of an evolve run of 12 nodes (and to a node's evidence and diff).
 
-    .venv/bin/python bench/tui_speed.py [--events 10000] [--live 200]
+    .venv/bin/python bench/tui_speed.py [--events 10000] [--live 200] [--attempts 66] [--nodes 12]
 
 Baselines measured in the same run: opening a 100-event run the same way (so the ratio shows what the record's
 size costs), a bare Textual app showing one line (Textual's own start), and plain json.loads of every line. The live lag is the time from an event's
 append (by another process, fsync'd like a run's) to its block being mounted, against the view's poll period.
+Campaigns and evolve runs are synthetic records written with the real
+store classes (CampaignStore, RunStore, EvolveStore, ScaffoldRepo): each attempt a finished run record of 300
+events; baselines a campaign of 6 attempts and an evolve run of 2 nodes opened the same way.
 Headless (Textual's run_test) in an 80x24 terminal. Medians of --repeat openings; `cpu` is the process's CPU
 time over the same span (what the wall time would be on an idle core, less waiting on the disk).
 """
@@ -123,6 +127,101 @@ async def _live(runs: Path, root: Path, n: int, gap: float) -> list[float]:
         return [screen.shown_at[i] - screen.timeline.events[i]["written"] for i in range(start, start + n)]
 
 
+def write_campaign(runs: Path, name: str, n_attempts: int, events: int = 300) -> Path:
+    """A finished campaign of `n_attempts` (22 competitions × seeds), each attempt a finished run record."""
+    from agent.campaign.spec import CampaignSpec
+    from agent.campaign.store import CampaignStore
+    from agent.graph.budgets import Budgets
+
+    tasks = [f"toy-{i:02d}" for i in range(min(22, n_attempts))]
+    seeds = tuple(range(max(1, n_attempts // len(tasks))))
+    spec = CampaignSpec(name, tuple(tasks), seeds, budgets=Budgets(40, None, 1800, None), created="2026-01-01")
+    store = CampaignStore.create(spec, "0" * 40, base=runs)
+    for k, row in enumerate(store.rows()):
+        medal = ("gold", "silver", "bronze", None, None)[k % 5]
+        rec = write_record(store.attempts_dir, row["run_id"], events)
+        with (rec / "events.jsonl").open("a") as f:
+            f.write(json.dumps({"seq": events, "step": 99, "type": "run_finished", "ts": "2026-01-01T00:30:00+00:00"})
+                    + "\n")
+        grading = {"score": 0.5 + k / 1000, "valid": True, "medal": medal, "above_median": medal is not None}
+        (rec / "score.json").write_text(json.dumps(grading))
+        meta = json.loads((rec / "meta.json").read_text())
+        (rec / "meta.json").write_text(json.dumps({**meta, "task": row["task"], "seed": row["seed"],
+                                                   "elapsed_s": 900.0, "tokens": 120_000, "cost_usd": 0.4}))
+        from agent.campaign.results import attempt_result
+
+        store.update(row["key"], state="done", tries=1, finished=time.time(),
+                     result=attempt_result(rec, row["seed"]))
+    return store.root
+
+
+def write_evolve(name: str, n_nodes: int) -> Path:
+    """An evolve run of `n_nodes` decided nodes (every other one kept), each a real commit of its repository."""
+    from agent.evolve.config import Plan
+    from agent.evolve.repo import ScaffoldRepo
+    from agent.evolve.store import EvolveStore
+
+    store = EvolveStore.create(Plan(name=name, dev=["toy-a", "toy-b"], heldout=[], rounds=n_nodes - 1,
+                                    created="2026-01-01"))
+    repo = ScaffoldRepo.create(store.path("repo"), ROOT / "scaffold", None, "initial")
+    head = repo.head()
+    store.add_node({"round": 0, "commit": head, "parent": None, "decision": "initial", "hypothesis": "the scaffold",
+                    "files": [], "head": head, "dev": {"child": {"n": 4, "mean_pct": 40.0, "se": 2.0,
+                                                                  "valid_rate": 1.0, "medal_rate": 0.25}}})
+    for n in range(1, n_nodes):
+        policy = repo.scaffold_dir / "policy.yaml"
+        policy.write_text(policy.read_text() + f"\n# round {n}\n")
+        commit = repo.commit_candidate(n, f"round {n}: a comment\n\nHypothesis: round {n}")
+        kept = n % 2 == 1
+        paired = {"test": "bootstrap", "confidence": 0.8, "n_cells": 4, "n_tasks": 2, "mean_delta": 2.0 if kept else
+                  -1.0, "ci_low": 0.5, "ci_high": 3.5, "p_value": 0.1, "wins": 2, "losses": 0, "ties": 0,
+                  "confident": kept}
+        dev = {"child": {"n": 4, "mean_pct": 40.0 + n, "se": 1.0, "valid_rate": 1.0, "medal_rate": 0.25},
+               "parent": {"n": 4, "mean_pct": 40.0 + n - 1, "se": 1.0, "valid_rate": 1.0, "medal_rate": 0.25}}
+        if kept:
+            repo.advance(commit)
+        store.add_node({"round": n, "commit": commit, "parent": head, "decision": "kept" if kept else "reverted",
+                        "hypothesis": f"round {n}", "reason": "synthetic", "files": ["scaffold/policy.yaml"],
+                        "paired": paired, "dev": dev, "head": repo.head()})
+        head = repo.head()
+        repo.reset()
+    return store.root
+
+
+async def _open_view(runs: Path, **kw: Path) -> dict[str, float]:
+    """Seconds to the first screen of the campaign or evolve view; for an evolve run, also to a node's page."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    app = EvoforgeApp(runs, **kw)
+    async with app.run_test(headless=True, size=(80, 24)) as pilot:
+        await pilot.pause()
+        out = {"first_screen": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+        if "evolve" in kw:
+            t = time.perf_counter()
+            await pilot.press("end", "enter")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "NodeScreen", app.screen
+            out["node_page"] = time.perf_counter() - t
+    return out
+
+
+def views(runs: Path, attempts: int, nodes: int, repeat: int) -> None:
+    """Time to the first screen of the campaign and evolve views, against small ones of each."""
+    big_c, small_c = write_campaign(runs, "camp-big", attempts), write_campaign(runs, "camp-small", 6)
+    big_e, small_e = write_evolve("evo-big", nodes), write_evolve("evo-small", 2)
+    for label, kind, big, small, n_big, n_small in (("campaign", "campaign", big_c, small_c, f"{attempts} attempts",
+                                                     "6 attempts"),
+                                                    ("evolve run", "evolve", big_e, small_e, f"{nodes} nodes",
+                                                     "2 nodes")):
+        med = {}
+        for size, root in ((n_big, big), (n_small, small)):
+            runs_ = [asyncio.run(_open_view(runs, **{kind: root})) for _ in range(repeat)]
+            med[size] = {k: statistics.median(r[k] for r in runs_) for k in runs_[0]}
+            r = med[size]
+            print(f"{label} of {size:>12s}: first screen {r['first_screen'] * 1000:6.0f} ms (cpu {r['cpu'] * 1000:.0f}"
+                  f" ms)" + (f", a node's evidence and diff {r['node_page'] * 1000:.0f} ms" if "node_page" in r else ""))
+        print(f"{label}: {n_big} / {n_small} = {med[n_big]['first_screen'] / med[n_small]['first_screen']:.2f}x")
+
+
 def main() -> None:
     """Print the measurements and their ratios to the baselines."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -130,10 +229,16 @@ def main() -> None:
     ap.add_argument("--live", type=int, default=200, help="events appended by the writer process")
     ap.add_argument("--gap", type=float, default=0.02, help="seconds between the writer's events")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--attempts", type=int, default=66, help="attempts of the campaign opened")
+    ap.add_argument("--nodes", type=int, default=12, help="nodes of the evolve run opened")
+    ap.add_argument("--only-views", action="store_true", help="only the campaign and evolve views")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
         os.environ["EVOFORGE_RUNS"] = str(runs)
+        views(runs, args.attempts, args.nodes, args.repeat)
+        if args.only_views:
+            return
         big, small = write_record(runs, "big", args.events), write_record(runs, "small", 100)
         t = time.perf_counter()
         for line in (big / "events.jsonl").read_text().splitlines():

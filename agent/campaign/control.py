@@ -138,12 +138,6 @@ def stop_campaign(store: CampaignStore, wait_s: float = 120.0) -> str:
 
 def attempt_status(store: CampaignStore, row: dict) -> dict[str, Any]:
     """One attempt as status shows it: its queue state, its record's progress and liveness, its result."""
-    rec = RunStore(store.record_dir(row["run_id"]))
-    meta: dict[str, Any] = {}
-    try:
-        meta = rec.read_meta()
-    except UserError:
-        pass
     res = row.get("result") or {}
     out: dict[str, Any] = {"task": row["task"], "seed": row["seed"], "run_id": row["run_id"], "state": row["state"],
                            "tries": row["tries"], "note": row["note"]}
@@ -152,6 +146,12 @@ def attempt_status(store: CampaignStore, row: dict) -> dict[str, Any]:
                                             "seconds", "wall_s", "turns", "tokens", "cost_usd")})
         out["status"] = res.get("status") or row["state"]
         return out
+    rec = RunStore(store.record_dir(row["run_id"]))
+    meta: dict[str, Any] = {}
+    try:
+        meta = rec.read_meta()
+    except UserError:
+        pass
     events = rec.read_events()
     last = events[-1] if events else {}
     holder = lock_holder(store.lock_path(row["run_id"]))
@@ -204,13 +204,17 @@ def campaign_status(store: CampaignStore) -> dict[str, Any]:
 
 def results(store: CampaignStore) -> list[dict[str, Any]]:
     """One dict per attempt of the plan: its queue state and, once final, its result from the run record."""
-    out = []
-    for row in store.rows():
-        res = (attempt_result(store.record_dir(row["run_id"]), row["seed"]) if row["state"] in FINAL else None)
-        res = res or row.get("result") or {}
-        out.append({**res, "task": row["task"], "seed": row["seed"], "run_id": row["run_id"], "state": row["state"],
-                    "status": res.get("status") or row["state"]})
-    return out
+    return [result_of(store, row) for row in store.rows()]
+
+
+def result_of(store: CampaignStore, row: dict, read_record: bool = True) -> dict[str, Any]:
+    """One attempt's entry of `results`: its queue state and, once final, its result from the run record (or,
+    with read_record False, the queue's copy of it: no record is read, for views that refresh every second)."""
+    final = row["state"] in FINAL
+    res = attempt_result(store.record_dir(row["run_id"]), row["seed"]) if final and read_record else None
+    res = res or row.get("result") or {}
+    return {**res, "task": row["task"], "seed": row["seed"], "run_id": row["run_id"], "state": row["state"],
+            "status": res.get("status") or row["state"]}
 
 
 def cached_result(scaffold_commit: str, task: str, seed: int, budget_key: str,

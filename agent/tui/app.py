@@ -1,7 +1,9 @@
 """`evoforge tui`: the terminal application over the runs folder (Textual).
 
-Screens: home (agent/tui/home.py: every run, live status, filter and sort), attempt (agent/tui/attempt.py:
-one run's conversation, live or replayed, with control), training (agent/tui/training.py). Everything is
+Screens: home (agent/tui/home.py: every run, campaign and evolve run, live status, filter and sort), attempt
+(agent/tui/attempt.py: one run's conversation, live or replayed, with control), training (agent/tui/training.py),
+campaign (agent/tui/campaign.py: its attempts, aggregates, budgets, control), evolve (agent/tui/evolve.py: the
+lineage tree, a node's evidence and diff, dev by round, held out). Everything is
 read from the records on disk, so what another process runs shows up as it writes.
 """
 
@@ -17,20 +19,30 @@ from agent.tui.home import HomeScreen
 
 
 class EvoforgeApp(App):
-    """The evoforge TUI: home, and optionally a run opened at start (live, or in replay)."""
+    """The evoforge TUI: home, and optionally a run (live, or in replay), a campaign or an evolve run opened at
+    start."""
 
     CSS_PATH = "tui.tcss"
     TITLE = "evoforge"
     BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
     def __init__(self, runs_dir: Path, open_run: Path | None = None, replay: bool = False, turn: int | None = None,
-                 speed: float = 1.0, search: str | None = None) -> None:
+                 speed: float = 1.0, search: str | None = None, campaign: Path | None = None,
+                 evolve: Path | None = None) -> None:
         super().__init__()
-        self.runs_dir, self.open_run = Path(runs_dir), open_run
+        self.runs_dir, self.open_run, self.campaign, self.evolve = Path(runs_dir), open_run, campaign, evolve
         self.replay, self.turn, self.speed, self.search = replay, turn, speed, search
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.runs_dir))
+        if self.campaign is not None:
+            from agent.tui.campaign import CampaignScreen
+
+            self.push_screen(CampaignScreen(self.campaign))
+        if self.evolve is not None:
+            from agent.tui.evolve import EvolveScreen
+
+            self.push_screen(EvolveScreen(self.evolve))
         if self.open_run is not None:
             turn = self.turn if self.turn is not None else (0 if self.replay else None)
             self.push_screen(AttemptScreen(self.open_run, follow=not self.replay and turn is None, turn=turn,

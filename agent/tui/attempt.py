@@ -24,8 +24,8 @@ from textual.widgets import Input, Static
 from agent.runstore import RunStore, effective_status
 from agent.tui import actions
 from agent.tui.jobs import JobsPanel
-from agent.tui.keys import HELP, KeyLine
-from agent.tui.render import FOLDABLE, bar, event_text, human
+from agent.tui.keys import HELP, KeyLine, go_back
+from agent.tui.render import FOLDABLE, budget_line, event_text
 from agent.tui.timeline import EventTail, Timeline
 from common.errors import UserError
 
@@ -378,12 +378,6 @@ class AttemptScreen(Screen):
         except UserError as exc:
             self.notify(str(exc), severity="error")
 
-    def key_escape(self) -> None:
-        if self.query_one("#prompt").display:
-            self._close_prompt()
-        else:
-            self.action_back()
-
     def _close_prompt(self) -> None:
         box = self.query_one("#prompt", Input)
         box.display = False
@@ -468,11 +462,11 @@ class AttemptScreen(Screen):
             self.notify(state, severity="error", timeout=10)
 
     def action_back(self) -> None:
-        """Back to the list (or quit when this was the first screen)."""
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
+        """Close the prompt line if open; else back to the list (or quit when this was the first screen)."""
+        if self.query_one("#prompt").display:
+            self._close_prompt()
         else:
-            self.app.exit()
+            go_back(self.app)
 
     # -- the title and budget lines ------------------------------------------------------------
     def _update_status(self) -> None:
@@ -491,14 +485,10 @@ class AttemptScreen(Screen):
             (f"{self.root.name}", "bold"), f" · {m.get('task', '?')} · {status}{graded}{medal}{fork}\n",
             (f"{mode}", "reverse"), f" turn {self.cursor}/{n}",
             f" · search “{self.query_text}”" if self.query_text else ""))
-        b = m.get("budgets") or {}
         totals = m.get("totals") or {}
         elapsed = totals.get("elapsed_s") or self._elapsed()
-        self.query_one("#budgets", Static).update(
-            f"turns {bar(m.get('turns'), b.get('max_turns'), 6)} {m.get('turns', 0)}/{human(b.get('max_turns'))}  "
-            f"time {bar(elapsed, b.get('seconds'), 6)} {elapsed:.0f}s  "
-            f"tokens {bar(m.get('tokens'), b.get('tokens'), 6)} {human(m.get('tokens'))}  "
-            f"$ {bar(m.get('cost_usd'), b.get('usd'), 6)} {m.get('cost_usd') or 0:.2f}")
+        self.query_one("#budgets", Static).update(budget_line(m.get("turns"), elapsed, m.get("tokens"),
+                                                              m.get("cost_usd"), m.get("budgets") or {}))
 
     def _elapsed(self) -> float:
         from datetime import datetime

@@ -1,11 +1,14 @@
-"""The home screen: every run of the runs folder with its live status, progress and result; filter, sort, open.
+"""The home screen: every run, campaign and evolve run of the runs folder with its live status, progress and
+result; filter, sort, open.
 
-The list is re-read every REFRESH_S seconds (each run's meta.json) and changed in place: a cell that
-changed is updated, rows are only rebuilt when the set or the order of runs changes.
+The list is re-read every REFRESH_S seconds (each run's meta.json, each campaign's queue, each evolve run's state
+and lineage) and changed in place: a cell that changed is updated, rows are only rebuilt when the set or the
+order of rows changes. A row's key is the run id; campaigns and evolve runs are `campaign/NAME`, `evolve/NAME`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +20,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from agent.runstore import effective_status, list_runs
-from agent.tui import actions
+from agent.tui import actions, tables
 from agent.tui.keys import HELP, KeyLine
 from agent.tui.render import bar
 from common.errors import UserError
 
 REFRESH_S = 1.0
 COLUMNS = (("run_id", "run"), ("kind", "kind"), ("status", "status"), ("score", "score"), ("medal", "medal"),
-           ("budget", "budget"))
+           ("budget", "budget · done"))
 SORTS = ("started", "status", "score", "task")
 STALE_S = 90.0     # a live run whose heartbeat is older than this is shown as "stale?"
 
@@ -35,7 +38,8 @@ def run_row(meta: dict[str, Any]) -> dict[str, str]:
     status = effective_status(meta)
     if status in ("running", "paused") and _stale(meta.get("heartbeat")):
         status += " stale?"
-    return {"run_id": str(meta.get("run_id")), "kind": str(meta.get("kind", "attempt")), "status": status,
+    return {"key": str(meta.get("run_id")), "run_id": str(meta.get("run_id")),
+            "kind": str(meta.get("kind", "attempt")), "status": status,
             "score": f"{score:.4g}" if isinstance(score, int | float) else "-", "medal": str(meta.get("medal") or "-"),
             "budget": budget_cell(meta), "task": str(meta.get("task") or ""), "started": str(meta.get("created") or "")}
 
@@ -65,6 +69,28 @@ def _stale(heartbeat: Any) -> bool:
     except ValueError:
         return False
     return (datetime.now(UTC) - beat).total_seconds() > STALE_S
+
+
+def group_rows(runs_dir: Path) -> list[dict[str, str]]:
+    """The rows of the campaigns and the evolve runs of the runs folder (one unreadable: a row that says so)."""
+    from agent.campaign.store import list_campaigns
+    from agent.evolve.store import EvolveStore
+    from agent.tui.campaign import campaign_row
+    from agent.tui.evolve import evolve_row
+
+    out = []
+    evolve = runs_dir / "evolve"
+    stores = [("campaign", s, campaign_row) for s in list_campaigns(runs_dir)]
+    stores += [("evolve", EvolveStore(p), evolve_row) for p in (sorted(evolve.iterdir()) if evolve.is_dir() else [])
+               if (p / "plan.json").is_file()]
+    for kind, store, row in stores:
+        try:
+            out.append(row(store))
+        except (UserError, OSError, ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+            out.append({"key": f"{kind}/{store.name}", "run_id": store.name, "kind": kind, "status": "unreadable",
+                        "score": "-", "medal": "-", "budget": str(exc).replace(f"{store.root}/", "")[:60],
+                        "task": "", "started": ""})
+    return out
 
 
 class HomeScreen(Screen):
@@ -107,33 +133,22 @@ class HomeScreen(Screen):
     def refresh_runs(self) -> None:
         """Re-read the runs folder and bring the table up to date in place."""
         try:
-            rows = [run_row(m) for m in list_runs(self.runs_dir)]
+            rows = [run_row(m) for m in list_runs(self.runs_dir)] + group_rows(self.runs_dir)
         except UserError as exc:
             self.query_one("#home-title", Static).update(str(exc))
             return
         word = self.filter.lower()
         rows = [r for r in rows if not word or any(word in r[k].lower() for k in ("run_id", "task", "status", "kind"))]
         rows = self._sorted(rows)
-        table = self.query_one("#runs", DataTable)
-        order = [r["run_id"] for r in rows]
-        new = {r["run_id"]: r for r in rows}
-        if order != self.order:
-            keep = self.order[table.cursor_row] if self.order and 0 <= table.cursor_row < len(self.order) else None
-            table.clear()
-            for r in rows:
-                table.add_row(*(r[k] for k, _ in COLUMNS), key=r["run_id"])
-            if keep in new:
-                table.move_cursor(row=order.index(keep))
-        else:
-            for rid, r in new.items():
-                old = self.rows.get(rid, {})
-                for key, _ in COLUMNS:
-                    if old.get(key) != r[key]:
-                        table.update_cell(rid, key, r[key])
+        order = [r["key"] for r in rows]
+        new = {r["key"]: r for r in rows}
+        tables.sync(self.query_one("#runs", DataTable), [k for k, _ in COLUMNS], self.rows, self.order, new, order)
         self.rows, self.order = new, order
         live = sum(r["status"].startswith(("running", "paused")) for r in rows)
+        camps, evos = (sum(r["kind"] == k for r in rows) for k in ("campaign", "evolve"))
         self.query_one("#home-title", Static).update(
-            f"evoforge · {len(rows)} runs ({live} live) in {self.runs_dir} · sorted by {self.sort}"
+            f"evoforge · {len(rows) - camps - evos} runs, {camps} campaigns, {evos} evolve runs ({live} live) in "
+            f"{self.runs_dir} · sorted by {self.sort}"
             + (f" · filter “{self.filter}”" if self.filter else ""))
         if self.launched is not None:
             self._check_launch()
@@ -148,20 +163,27 @@ class HomeScreen(Screen):
         return sorted(rows, key=lambda r: r["started"], reverse=True)
 
     def selected(self) -> str | None:
-        """The run id under the cursor."""
-        table = self.query_one("#runs", DataTable)
-        return self.order[table.cursor_row] if self.order and 0 <= table.cursor_row < len(self.order) else None
+        """The key of the row under the cursor (a run id, campaign/NAME or evolve/NAME)."""
+        return tables.cursor_key(self.query_one("#runs", DataTable), self.order)
 
     def action_open(self, replay: bool = False) -> None:
-        """Open the run under the cursor (an agent run: its conversation; a training run: its curves)."""
+        """Open the row under the cursor (an agent run: its conversation; a training run: its curves; a campaign
+        or an evolve run: its view)."""
         rid = self.selected()
         if rid is None:
             return
         from agent.tui.attempt import AttemptScreen
+        from agent.tui.campaign import CampaignScreen
+        from agent.tui.evolve import EvolveScreen
         from agent.tui.training import TrainingScreen
 
         root = self.runs_dir / rid
-        if self.rows[rid]["kind"] == "train":
+        kind = self.rows[rid]["kind"]
+        if kind == "campaign":
+            self.app.push_screen(CampaignScreen(self.runs_dir / self.rows[rid]["run_id"]))
+        elif kind == "evolve":
+            self.app.push_screen(EvolveScreen(root))
+        elif kind == "train":
             self.app.push_screen(TrainingScreen(root))
         else:
             self.app.push_screen(AttemptScreen(root, follow=not replay, turn=0 if replay else None))
@@ -203,8 +225,8 @@ class HomeScreen(Screen):
         if not plots.available():
             self.notify("matplotlib is not installed: pip install 'evoforge[plots]'", severity="warning")
             return
-        series = {rid: pts for rid in self.order
-                  if self.rows[rid]["score"] != "-" and (pts := score_points(self.runs_dir / rid))}
+        series = {rid: pts for rid in self.order if self.rows[rid]["kind"] not in ("campaign", "evolve")
+                  and self.rows[rid]["score"] != "-" and (pts := score_points(self.runs_dir / rid))}
         if not series:
             self.notify("no run listed has a score yet", severity="warning")
             return

@@ -5,10 +5,19 @@ clickable)."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Static
 
 HELP = Binding("question_mark", "app.show_help_panel", "Keys")
+
+
+def go_back(app: App) -> None:
+    """Back to the screen below (or quit when the screen shown was opened first, over home)."""
+    if len(app.screen_stack) > 2:
+        app.pop_screen()
+    else:
+        app.exit()
 
 
 class KeyLine(Static):

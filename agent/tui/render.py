@@ -110,6 +110,16 @@ def bar(used: float | None, limit: float | None, width: int = 8) -> str:
     return "█" * full + "░" * (width - full) + f" {frac:4.0%}"
 
 
+def budget_line(turns: float | None, seconds: float | None, tokens: float | None, cost_usd: float | None,
+                budgets: dict[str, Any], width: int = 6) -> str:
+    """An attempt's four budgets as gauges with what is used: turns, wall time, tokens, money."""
+    b = budgets
+    return (f"turns {bar(turns, b.get('max_turns'), width)} {turns or 0}/{human(b.get('max_turns'))}  "
+            f"time {bar(seconds, b.get('seconds'), width)} {seconds or 0:.0f}s  "
+            f"tokens {bar(tokens, b.get('tokens'), width)} {human(tokens)}  "
+            f"$ {bar(cost_usd, b.get('usd'), width)} {cost_usd or 0:.2f}")
+
+
 def human(n: float | None) -> str:
     """1234 → 1.2k, 3_400_000 → 3.4M; None → -."""
     if n is None:

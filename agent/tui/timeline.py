@@ -21,6 +21,15 @@ from typing import Any
 Event = dict[str, Any]
 
 
+def file_sig(path: Path) -> tuple[float, int] | None:
+    """A file's (mtime, size), None when it is absent: whether a record changed since the last look."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
+
+
 class EventTail:
     """The events appended to one events.jsonl since the last `read_new` (from the start on the first)."""
 
