@@ -327,6 +327,11 @@ class _LoadDrift(CampaignEvaluator):
 
 
 def test_fresh_pairing_runs_the_parent_again_beside_the_child_and_decides_on_those_results(evo_env):
+    from agent.evolve.config import default_pairing
+
+    assert default_pairing("heuristic", Budget(60.0, max_turns=20)) == "fresh"      # time-limited recipes
+    assert default_pairing("llm", Budget(60.0, max_turns=20)) == "cached"
+    assert default_pairing("llm", Budget(60.0)) == "fresh"
     write_toy_competition(evo_env / "competitions", DEV2, leaderboard=BOARD)
     nodes, logs = {}, {}
     for pairing in ("fresh", "cached"):

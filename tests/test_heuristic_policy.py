@@ -183,6 +183,20 @@ def test_a_starved_book_skips_the_recipe_that_does_not_fit_and_runs_the_next_tha
     assert calls[-1][1]["reason"].endswith("not run for lack of time: slow") and ["run", "slow"] not in runs
 
 
+def test_a_candidate_without_a_finite_cv_score_is_registered_without_one():
+    def respond(name, args, sim):
+        if args.get("args", [None])[:2] == ["run", "weak"]:
+            return 'CANDIDATE {"name": "weak", "cv": NaN, "file": "candidates/weak.csv", "best": "weak", ' \
+                   '"best_cv": NaN}\n[exit code 0]'
+        return _engine_ok(name, args, sim)
+
+    calls = Sim(_policy(QUICK_BOOK), respond).run()
+    registered = [c[1] for c in calls if c[0] == "submit"]
+    assert registered[0] == {"path": "candidates/weak.csv", "note": "recipe weak (no finite CV score)"}
+    assert [r["validation_score"] for r in registered[1:]] == [0.5, 0.45]      # linear, the blend: each once
+    assert len({json.dumps(r) for r in registered}) == len(registered)
+
+
 def test_a_failed_draft_falls_back_to_the_simple_recipe_then_goes_on():
     fail = {"weak": 'Traceback ...\nFAILED {"name": "weak", "error": "ValueError: boom"}\n[exit code 1]'}
     sim = Sim(_policy(QUICK_BOOK), lambda n, a, s: _engine_ok(n, a, s, fail=fail))

@@ -144,7 +144,8 @@ def markdown(rep: dict[str, Any]) -> str:
     plan = rep["plan"]
     lines = [f"# evolve run {rep['name']}", "",
              f"Proposer {plan['proposer']}, attempts by the {plan['policy']} policy, {plan['seeds']} seed(s), "
-             f"{plan['budget']['seconds']} s per attempt; decisions by {plan['test']} at {plan['confidence']:.0%}.",
+             f"{plan['budget']['seconds']} s per attempt; decisions by {plan['test']} at {plan['confidence']:.0%}, "
+             f"{plan.get('pairing', 'cached')} pairing.",
              f"Dev: {', '.join(plan['dev'])}.", f"Held out: {', '.join(plan['heldout']) or '-'}.", "",
              "Decisions: " + ", ".join(f"{k} {v}" for k, v in rep["counts"].items()), "", "## Lineage", "",
              lineage_table(rep["nodes"]), "", "## Dev score by round", "",

@@ -178,7 +178,7 @@ class HeuristicPolicy:
                     args["validation_score"] = c["cv"]     # the metric's own value: the run ranks it by its direction
                 else:
                     args["note"] = f"recipe {c['name']} (no finite CV score)"
-                if (args["path"], args["validation_score"]) not in done and ("submit", args) not in calls:
+                if (args["path"], args.get("validation_score")) not in done and ("submit", args) not in calls:
                     calls.append(("submit", args))
         return calls
 
