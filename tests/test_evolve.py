@@ -466,10 +466,13 @@ def test_kill_9_mid_round_and_resume_lose_nothing_and_never_evaluate_twice(evo_e
         proc.wait(30)
     store = EvolveStore.open("killed")
     assert store.state()["round"] == 1 and store.state()["stage"] == "evaluate"
-    done = subprocess.run(cmd + ["resume", "killed"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd + ["resume", "killed"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [n["round"] for n in store.nodes()] == [0, 1, 2]
     keys = [r.key for r in Cache(store.path("evals.jsonl")).all()]
     assert len(keys) == len(set(keys)) == len(_records(store))
+    evaluated = [n for n in store.nodes() if "paired" in n]           # the CLI's default for the heuristic
+    assert evaluated and all(n["pairing"] == "fresh" for n in evaluated)
+    assert sum(k.endswith("|r1") for k in keys) == 2                  # round 1's parent ran again, once
     assert set(_attempt_starts(store).values()) == {1}             # the cut attempt was resumed, not restarted
     assert "evolve_resumed" in {e["type"] for e in store.events()}
