@@ -95,6 +95,11 @@ def start(
     sandbox: str = typer.Option("auto", "--sandbox", metavar="docker|local|unsafe-local|auto", help="Sandbox kind."),
     parallel: int = typer.Option(1, "--parallel", metavar="N", help="Attempts at once (each evaluation is a "
                                  "campaign)."),
+    pairing: str = typer.Option("auto", "--pairing", metavar="fresh|cached|auto",
+                                help="fresh: each round runs the parent again beside the child, attempt by attempt, "
+                                     "so both see the same machine load; cached: the parent's earlier results "
+                                     "(half the attempts). auto: cached for llm attempts under --max-turns, else "
+                                     "fresh."),
     test: str = typer.Option("bootstrap", "--test", metavar="bootstrap|sign", help="The paired test that decides."),
     confidence: float = typer.Option(0.8, "--confidence", metavar="C", help="Keep an edit only when its gain is "
                                      "positive at this one-sided confidence."),
@@ -108,18 +113,20 @@ def start(
 ) -> None:
     """Start an evolve run from the checkout's scaffold/ (left untouched until `promote`)."""
     from agent.evolve import loop
-    from agent.evolve.config import Budget, Plan, resolve_tasks
+    from agent.evolve.config import Budget, Plan, default_pairing, resolve_tasks
 
     dev_ids = resolve_tasks(dev, "--dev")
     held = resolve_tasks(heldout, "--heldout", exclude=dev_ids) if heldout.strip() else []
+    budget = Budget(seconds=attempt_minutes * 60.0, max_turns=max_turns)
+    pairing = default_pairing(policy or proposer, budget) if pairing == "auto" else pairing
     plan = Plan(name=name or datetime.now(UTC).strftime("evo-%Y%m%d-%H%M%S"), dev=dev_ids, heldout=held, seeds=seeds,
                 rounds=rounds, hours=hours, proposer=proposer, policy=policy or proposer, model=model,
-                base_url=base_url, config_file=config, sandbox=sandbox, parallel=parallel,
-                budget=Budget(seconds=attempt_minutes * 60.0, max_turns=max_turns), test=test, confidence=confidence,
-                smoke_task=smoke_task, smoke_seconds=smoke_seconds, control_max_k=control_max_k)
+                base_url=base_url, config_file=config, sandbox=sandbox, parallel=parallel, budget=budget,
+                test=test, confidence=confidence, smoke_task=smoke_task, smoke_seconds=smoke_seconds,
+                control_max_k=control_max_k, pairing=pairing)
     store = loop.create(plan)
     err.print(escape(f"evolve run {store.name}: dev {', '.join(plan.dev)}; held out {', '.join(plan.heldout) or '-'}; "
-                     f"record {store.root}"))
+                     f"{plan.pairing} pairing; record {store.root}"))
     _drive(store.name, detach)
 
 
@@ -172,7 +179,8 @@ def _node_json(n: dict[str, Any]) -> dict[str, Any]:
     p = n.get("paired") or {}
     return {"round": n["round"], "commit": n.get("commit"), "parent": n.get("parent"), "decision": n.get("decision"),
             "delta": p.get("mean_delta"), "ci": [p.get("ci_low"), p.get("ci_high")] if p else None,
-            "p_value": p.get("p_value"), "confidence": p.get("confidence"), "files": n.get("files") or [],
+            "p_value": p.get("p_value"), "confidence": p.get("confidence"), "pairing": n.get("pairing"),
+            "files": n.get("files") or [],
             "hypothesis": n.get("hypothesis"), "reason": n.get("reason"), "head": n.get("head"),
             "dev": (n.get("dev") or {}).get("child"), "parent_dev": (n.get("dev") or {}).get("parent"),
             "seconds": n.get("seconds")}

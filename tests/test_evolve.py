@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from agent.evolve import loop
 from agent.evolve.config import Budget, Plan
-from agent.evolve.evaluate import Cache
+from agent.evolve.evaluate import Cache, CampaignEvaluator, Result
 from agent.evolve.gate import run_gate
 from agent.evolve.propose_heuristic import HeuristicProposer, all_mutations, apply
 from agent.evolve.repo import ScaffoldRepo
@@ -35,7 +35,7 @@ from tests.toy import toy_env
 
 pytestmark = pytest.mark.skipif(not local_available(), reason="needs bubblewrap (the local sandbox)")
 
-DEV, HELD = "toy-dev", "toy-held"
+DEV, DEV2, HELD = "toy-dev", "toy-dev2", "toy-held"
 # The toy's log-loss: the class prior scores ~0.69, the heuristic's recipes ~0.5 (a reference board between)
 BOARD = [0.45, 0.5, 0.52, 0.55, 0.6, 0.65, 0.68, 0.7]
 PRIOR_BOOK = """\
@@ -73,6 +73,14 @@ def _plan(name: str, **kw) -> Plan:
                   budget=Budget(seconds=60.0), smoke_seconds=60.0, control_max_k=2)
     values.update(kw)
     return Plan(**values)
+
+
+def _result(task: str, seed: int, percentile: float, **fields) -> Result:
+    """A finished attempt's result as the evaluator records it (no attempt ran)."""
+    values = dict(commit="c", task=task, seed=seed, budget="s60", policy="heuristic", arm="dev",
+                  run_id=f"fake/{task}-{seed}", status="finished", valid=True, score=None, medal=None,
+                  above_median=None, percentile=percentile, seconds=1.0, validation_score=None, stop_reason=None)
+    return Result(**{**values, **fields})
 
 
 def _tree_hash(folder: Path) -> dict[str, str]:
@@ -126,6 +134,75 @@ def test_heuristic_mutations_edit_recipe_books_and_policy_keeping_comments(tmp_p
         assert after != before and after.count("#") == before.count("#")   # comments kept
         load_scaffold(scaffold)                                       # still a valid scaffold
         (scaffold / m.file).write_text(before)
+
+
+def test_heuristic_proposer_gives_a_starved_book_more_time_and_never_redraws_a_failed_edit(tmp_path):
+    """A text book at 60 s attempts that left recipes unrun: the draws favour reserve_s / min_recipe_s /
+    time_share, no edit is drawn twice over twelve reverted rounds, none undoes a kept one or is moot."""
+    import shutil
+    from types import SimpleNamespace
+
+    from agent.evolve.proposal import Context
+    from agent.evolve.propose_heuristic import weigh
+    from common import paths
+
+    scaffold = tmp_path / "scaffold"
+    shutil.copytree(paths.ROOT / "scaffold", scaffold)
+    book = scaffold / "recipes" / "text.yaml"
+    original = book.read_text()
+    task = "random-acts-of-pizza"
+    starved = _result(task, 0, 20.0, validation_score=0.6, seconds=55.0, stop_reason="finish: recipes done; best "
+                      "by CV: word_lr 0.60000; not run for lack of time: word13_lr, word_nbsvm")
+    nodes: list[dict] = []
+
+    def ctx(n: int) -> Context:
+        return Context(round=n, plan=_plan("starved", dev=[task], budget=Budget(seconds=60.0)),
+                       repo=SimpleNamespace(scaffold_dir=scaffold), head="h", nodes=nodes, head_results=[starved],
+                       dev_results=[starved], evidence_dir=tmp_path / "ev", log_path=tmp_path / "log",
+                       families={task: "text"})
+
+    weighed, _ = weigh(ctx(1))
+    keys = {m.key for m, _ in weighed}
+    assert "recipes/text.yaml:min_recipe_s:set:10" in keys
+    assert "recipes/text.yaml:recipes[word_lr].time_share:set:0.225" in keys
+    assert not any(":budget_s:" in k or ":reserve_s:set:30" in k for k in keys)    # moot at 60 s attempts
+    room = sum(w for m, w in weighed if m.roomier) / sum(w for _, w in weighed)
+    assert room > 0.3                                                # ~9 of ~80 edits, weighed up eightfold
+    drawn = []
+    for n in range(1, 13):
+        proposal = HeuristicProposer().propose(ctx(n))
+        drawn.append(proposal.mutation)
+        nodes.append({"round": n, "mutation": proposal.mutation, "decision": "reverted"})
+        book.write_text(original)
+    assert len({m["key"] for m in drawn}) == len(drawn)             # a failed edit is never drawn again
+    assert any(m["path"][-1] in ("reserve_s", "min_recipe_s", "time_share") for m in drawn[:6])
+    # once kept, the change back is not an edit to try; a reordered book keeps its record by recipe name
+    kept = next(m for m, _ in weighed if m.key == "recipes/text.yaml:min_recipe_s:set:10")
+    nodes[:] = [{"round": 1, "mutation": kept.to_dict(), "decision": "kept"}]
+    book.write_text(original.replace("min_recipe_s: 20", "min_recipe_s: 10"))
+    assert "recipes/text.yaml:min_recipe_s:set:20" not in {m.key for m, _ in weigh(ctx(2))[0]}
+    share = next(m for m, _ in weighed if m.key == "recipes/text.yaml:recipes[char_lr].time_share:set:0.3")
+    nodes[:] = [{"round": 1, "mutation": share.to_dict(), "decision": "reverted"}]
+    move = next(m for m, _ in weighed if m.kind == "order" and "char_lr" in m.key)
+    apply(scaffold, move)                                             # char_lr is now the first recipe
+    assert share.key not in {m.key for m, _ in weigh(ctx(2))[0]}
+    book.write_text(original)
+
+
+def test_the_control_arm_counts_the_attempt_best_by_validation_score_in_the_metrics_direction():
+    from agent.evolve.report import control_pick
+
+    def r(task, seed, pct, val, valid=True):
+        return _result(task, seed, pct, validation_score=val, valid=valid, arm="control")
+
+    loss = "leaf-classification"          # multi-class log loss: lower is better
+    assert control_pick([r(loss, 1, 30.0, 0.9), r(loss, 2, 70.0, 0.4), r(loss, 3, 50.0, 0.6)]) == (
+        70.0, "best by validation score")
+    auc = "random-acts-of-pizza"          # AUC: higher is better
+    assert control_pick([r(auc, 1, 30.0, 0.9), r(auc, 2, 70.0, 0.4)])[0] == 30.0
+    # an attempt without a score (the sample submission) or without a valid submission ranks below scored ones
+    assert control_pick([r(auc, 1, 10.0, None), r(auc, 2, 60.0, 0.55), r(auc, 3, 5.0, 0.99, valid=False)])[0] == 60.0
+    assert control_pick([r(auc, 1, 10.0, None), r(auc, 2, 30.0, None)]) == (20.0, "mean (no validation scores recorded)")
 
 
 # -- the gate ----------------------------------------------------------------------------------------
@@ -228,6 +305,61 @@ def test_stop_then_resume_continues_without_redoing(evo_env):
     assert set(_attempt_starts(store).values()) == {1}               # the baseline was not run again
     types = [e["type"] for e in store.events()]
     assert types.count("evolve_stopped") == 1 and "evolve_resumed" in types
+
+
+# -- pairing: the parent run again beside the child, or read from the cache ----------------------------------
+class _LoadDrift(CampaignEvaluator):
+    """Campaigns without attempts, as on a machine whose load rose after the baseline: the initial scaffold scored
+    80 when measured first (quiet), 40 when run again now (busy); a child, measured now, 50 — the edit helps by
+    10 under the same load and looks 30 points worse against the cached parent."""
+
+    def __init__(self, store, plan):
+        super().__init__(store, plan)
+        self.initial = ScaffoldRepo(store.path("repo")).head()
+        self.log: list[tuple[str, str, int | None, list]] = []
+
+    def _campaign(self, node, missing, budget, arm, rerun=None):
+        self.log.append((arm, node.commit, rerun, list(missing)))
+        for t, s in missing:
+            pct = 100.0 if arm == "smoke" else 40.0 if rerun is not None else 80.0 if node.commit == self.initial \
+                else 50.0
+            self.cache.put(_result(t, s, pct, commit=node.commit, budget=budget.key(), arm=arm, rerun=rerun))
+
+
+def test_fresh_pairing_runs_the_parent_again_beside_the_child_and_decides_on_those_results(evo_env):
+    from agent.evolve.config import default_pairing
+
+    assert default_pairing("heuristic", Budget(60.0, max_turns=20)) == "fresh"      # time-limited recipes
+    assert default_pairing("llm", Budget(60.0, max_turns=20)) == "cached"
+    assert default_pairing("llm", Budget(60.0)) == "fresh"
+    write_toy_competition(evo_env / "competitions", DEV2, leaderboard=BOARD)
+    nodes, logs = {}, {}
+    for pairing in ("fresh", "cached"):
+        store = loop.create(_plan(f"pair-{pairing}", dev=[DEV, DEV2], seeds=2, rounds=1, parallel=2, pairing=pairing))
+        ev = _LoadDrift(store, store.plan())
+        assert loop.run(store, evaluator=ev)["status"] == "finished"
+        nodes[pairing], logs[pairing] = store.nodes()[1], ev.log
+    fresh, cached = nodes["fresh"], nodes["cached"]
+    assert fresh["pairing"] == "fresh" and fresh["decision"] == "kept", fresh["reason"]
+    assert fresh["paired"]["mean_delta"] == pytest.approx(10.0) and fresh["dev"]["parent"]["mean_pct"] == 40.0
+    assert cached["pairing"] == "cached" and cached["decision"] == "reverted"
+    assert cached["paired"]["mean_delta"] == pytest.approx(-30.0) and cached["dev"]["parent"]["mean_pct"] == 80.0
+    # fresh: after the baseline and the smoke attempt, the same cells run for child and parent, batch by batch
+    # (parallel 2, one seed each), the first side alternating; cached: only the child runs
+    child = fresh["commit"]
+    seed0, seed1 = [(DEV, 0), (DEV2, 0)], [(DEV, 1), (DEV2, 1)]
+    assert [(c == child, r, cells) for arm, c, r, cells in logs["fresh"][2:]] == [
+        (True, None, seed0), (False, 1, seed0), (False, 1, seed1), (True, None, seed1)]
+    assert all(c != fresh["parent"] for _, c, r, _ in logs["fresh"][2:] if r is None)
+    assert [(c == cached["commit"], r) for _, c, r, _ in logs["cached"][2:]] == [(True, None)]
+    keys = [r.key for r in Cache(EvolveStore.open("pair-fresh").path("evals.jsonl")).all()]
+    assert len(keys) == len(set(keys)) == 4 + 1 + 4 + 4 and sum(k.endswith("|r1") for k in keys) == 4
+    from bench.evolve_overhead import dev_seconds  # each mode's cost, from the records (1 s per attempt here)
+
+    for pairing, parents in (("fresh", {"parent_run": 4.0, "parent_cached": 0.0}),
+                             ("cached", {"parent_run": 0.0, "parent_cached": 4.0})):
+        store = EvolveStore.open(f"pair-{pairing}")
+        assert dev_seconds(store.nodes(), Cache(store.path("evals.jsonl")).all()) == {"child": 4.0, **parents}
 
 
 # -- the llm proposer over HTTP ----------------------------------------------------------------------
@@ -334,10 +466,13 @@ def test_kill_9_mid_round_and_resume_lose_nothing_and_never_evaluate_twice(evo_e
         proc.wait(30)
     store = EvolveStore.open("killed")
     assert store.state()["round"] == 1 and store.state()["stage"] == "evaluate"
-    done = subprocess.run(cmd + ["resume", "killed"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd + ["resume", "killed"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [n["round"] for n in store.nodes()] == [0, 1, 2]
     keys = [r.key for r in Cache(store.path("evals.jsonl")).all()]
     assert len(keys) == len(set(keys)) == len(_records(store))
+    evaluated = [n for n in store.nodes() if "paired" in n]           # the CLI's default for the heuristic
+    assert evaluated and all(n["pairing"] == "fresh" for n in evaluated)
+    assert sum(k.endswith("|r1") for k in keys) == 2                  # round 1's parent ran again, once
     assert set(_attempt_starts(store).values()) == {1}             # the cut attempt was resumed, not restarted
     assert "evolve_resumed" in {e["type"] for e in store.events()}

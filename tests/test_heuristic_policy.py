@@ -132,24 +132,71 @@ def test_draft_then_improve_then_blend_registering_each_candidate_then_finish():
     assert [r["name"] for r in recipes["recipes"]] == ["weak", "linear"] and recipes["cv"]["folds"] == 3
 
 
-@pytest.mark.parametrize("recipe_s, expected", [(6.0, ["weak", "linear"]), (15.0, ["weak"])])
-def test_a_short_budget_drafts_with_what_is_left_then_runs_recipes_while_min_recipe_s_is_left(recipe_s, expected):
-    policy = _policy(QUICK_BOOK, budget_s=30.0)      # shares of 9 s, under min_recipe_s once the reserve is kept
-    policy.book = dict(policy.book, min_recipe_s=10)
+def test_a_budget_too_short_for_any_share_drafts_then_runs_the_cheapest_recipes_at_min_recipe_s():
+    book = dict(QUICK_BOOK, min_recipe_s=10, recipes=QUICK_BOOK["recipes"] + [
+        {"name": "quick", "time_share": 0.1, "features": [{"kind": "numeric"}], "model": {"family": "naive_bayes"}}])
+    policy = _policy(book, budget_s=60.0)          # shares of 18, 18 and 6 s: only the first two fit
 
-    def slow(name, args, sim):     # each recipe takes recipe_s of the budget
-        if name == "run_python" and args.get("args", [""])[0] == "run":
-            sim.elapsed += recipe_s
+    def respond(name, args, sim):
+        if args.get("args", [None])[:1] == ["inspect"]:
+            return 'PLAN {"recipes": ["weak", "linear", "quick"], "fallback": "prior", "done": {}}\n[exit code 0]'
+        if args.get("args", [None])[:2] == ["run", "quick"]:
+            sim.elapsed += 1.0
+            return 'CANDIDATE {"name": "quick", "cv": 0.55, "file": "candidates/quick.csv", "best": "linear", ' \
+                   '"best_cv": 0.5}\n[exit code 0]'
         return _engine_ok(name, args, sim)
 
-    sim = Sim(policy, slow)
+    sim = Sim(policy, respond)
     sim.run()
     runs = sim.engine()
-    assert [r[1] for r in runs if r[0] == "run"] == expected and sim.calls[-1][0] == "finish"
-    limits = [float(r[r.index("--time-limit") + 1]) for r in runs if r[0] == "run"]
-    assert limits[0] == pytest.approx(30 - 7.5, abs=0.5)   # the draft: all that is left after the reserve (a quarter)
-    if len(limits) > 1:       # 16.5 s left: the next recipe's 9 s share is raised to min_recipe_s
-        assert limits[1] == pytest.approx(10)
+    assert [r[:2] for r in runs][:4] == [["inspect"], ["run", "weak"], ["run", "linear"], ["run", "quick"]]
+    limits = [float(r[r.index("--time-limit") + 1]) for r in runs[1:4]]
+    assert limits == [18.0, 18.0, 10.0]       # a share under min_recipe_s still runs, given min_recipe_s
+    # with 60 s, shares 0.3: no recipe after the draft fits, the cheapest (smallest share) comes next
+    sim = Sim(_policy(dict(QUICK_BOOK, min_recipe_s=20, recipes=[dict(QUICK_BOOK["recipes"][0], time_share=0.2),
+                                                                 dict(QUICK_BOOK["recipes"][1], time_share=0.1)]),
+                      budget_s=90.0), _engine_ok)
+    sim.run()
+    runs = sim.engine()
+    assert [r[:2] for r in runs][1:3] == [["run", "weak"], ["run", "linear"]]
+    assert float(runs[1][runs[1].index("--time-limit") + 1]) == 20.0     # the draft: min_recipe_s, not all left
+
+
+def test_a_starved_book_skips_the_recipe_that_does_not_fit_and_runs_the_next_that_does():
+    """The book of the bench runs: the first recipe after the draft gets too little time, a later one fits."""
+    book = dict(QUICK_BOOK, min_recipe_s=20, reserve_s=10, recipes=[
+        dict(QUICK_BOOK["recipes"][0], time_share=0.5),
+        dict(QUICK_BOOK["recipes"][1], name="slow", time_share=0.1),
+        dict(QUICK_BOOK["recipes"][1], time_share=0.3)])
+
+    def respond(name, args, sim):
+        if args.get("args", [None])[:1] == ["inspect"]:
+            return 'PLAN {"recipes": ["weak", "slow", "linear"], "fallback": "prior", "done": {}}\n[exit code 0]'
+        if args.get("args", [None])[:1] == ["run"]:
+            sim.elapsed += 40.0                   # after two recipes, less than min_recipe_s is left
+        return _engine_ok(name, args, sim)
+
+    policy, thoughts = _policy(book, budget_s=100.0), []
+    sim = Sim(lambda state: thoughts.append(policy(state)) or thoughts[-1], respond)
+    calls = sim.run()
+    runs = [r[:2] for r in sim.engine()]
+    assert runs[1:3] == [["run", "weak"], ["run", "linear"]]          # slow (10 s share) skipped, linear ran
+    assert any("skipped for now, their share under min_recipe_s: slow" in t.thinking for t in thoughts)
+    assert calls[-1][1]["reason"].endswith("not run for lack of time: slow") and ["run", "slow"] not in runs
+
+
+def test_a_candidate_without_a_finite_cv_score_is_registered_without_one():
+    def respond(name, args, sim):
+        if args.get("args", [None])[:2] == ["run", "weak"]:
+            return 'CANDIDATE {"name": "weak", "cv": NaN, "file": "candidates/weak.csv", "best": "weak", ' \
+                   '"best_cv": NaN}\n[exit code 0]'
+        return _engine_ok(name, args, sim)
+
+    calls = Sim(_policy(QUICK_BOOK), respond).run()
+    registered = [c[1] for c in calls if c[0] == "submit"]
+    assert registered[0] == {"path": "candidates/weak.csv", "note": "recipe weak (no finite CV score)"}
+    assert [r["validation_score"] for r in registered[1:]] == [0.5, 0.45]      # linear, the blend: each once
+    assert len({json.dumps(r) for r in registered}) == len(registered)
 
 
 def test_a_failed_draft_falls_back_to_the_simple_recipe_then_goes_on():
@@ -254,6 +301,9 @@ def test_a_run_iterates_past_its_first_candidate_and_submits_the_best_by_cv(env)
     assert sorted(e["validation_score"] for e in found) == sorted(scores.values())
     graded = next(e for e in store.read_events() if e["type"] == "submission")
     assert graded["validation_score"] == scores[best] and store.read_meta()["candidates"] == len(found)
+    from agent.campaign.results import attempt_result
+
+    assert attempt_result(store.root)["validation_score"] == scores[best]   # what campaigns and evolve read
     grading = json.loads(store.score_path.read_text())
     assert grading["valid"] is True and grading["score"] < 0.69
 

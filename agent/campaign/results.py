@@ -58,7 +58,8 @@ def attempt_result(record: Path, seed: int | None = None) -> dict[str, Any] | No
               "wall_s": round(end - start, 3) if start and end else None,
               "turns": meta.get("turns"), "tokens": meta.get("tokens"), "cost_usd": meta.get("cost_usd"),
               "stop_kind": meta.get("stop_kind"), "stop_reason": meta.get("stop_reason"),
-              "scaffold_commit": meta.get("scaffold_commit"), "resumed": meta.get("resumed", 0)}
+              "scaffold_commit": meta.get("scaffold_commit"), "resumed": meta.get("resumed", 0),
+              "candidate": grading.get("candidate"), "validation_score": grading.get("validation_score")}
     result["percentile"] = leaderboard_percentile(str(result["task"]), result["score"], valid)
     return result
 

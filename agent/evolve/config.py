@@ -16,6 +16,7 @@ from common.errors import UserError
 
 PROPOSERS = ("heuristic", "llm")
 POLICIES = ("heuristic", "llm")
+PAIRINGS = ("fresh", "cached")  # the parent re-run beside the child each round, or read back from the cache
 SMOKE_TOY = "evolve-smoke"      # the built-in toy competition the gate's smoke attempt runs on
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEV_SEED0, HELDOUT_SEED0, CONTROL_SEED0 = 0, 1000, 2000   # seeds of the dev set, held-out and control arms
@@ -60,6 +61,7 @@ class Plan:
     smoke_task: str = SMOKE_TOY
     smoke_seconds: float = 120.0
     control_max_k: int = 4                  # the control arm's most attempts per held-out cell (best by validation)
+    pairing: str = "cached"                 # fresh | cached (plan.json of runs made before pairing modes: cached)
     source_dir: str = ""                    # the user's scaffold/ the run started from
     source_commit: str = ""                 # its commit in the user's checkout
     created: str = ""
@@ -85,6 +87,8 @@ class Plan:
             raise UserError(f"--proposer {self.proposer!r}: use one of {', '.join(PROPOSERS)}")
         if self.policy not in POLICIES:
             raise UserError(f"--policy {self.policy!r}: use one of {', '.join(POLICIES)}")
+        if self.pairing not in PAIRINGS:
+            raise UserError(f"--pairing {self.pairing!r}: use one of {', '.join(PAIRINGS)} (or auto)")
         if self.test not in TESTS:
             raise UserError(f"--test {self.test!r}: use one of {', '.join(TESTS)}")
         if not 0.5 <= self.confidence < 1:
@@ -110,6 +114,13 @@ class Plan:
         values["budget"] = Budget(**values.get("budget", {}))
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def default_pairing(policy: str, budget: Budget) -> str:
+    """`--pairing auto`: cached only where attempts do not depend on the machine's load — llm attempts bounded
+    by --max-turns; fresh wherever wall time bounds them (always for the heuristic, whose recipes are
+    time-limited), since a parent measured earlier under another load does not pair with the child."""
+    return "cached" if policy == "llm" and budget.max_turns is not None else "fresh"
 
 
 def resolve_tasks(spec: str, option: str, exclude: list[str] | None = None) -> list[str]:

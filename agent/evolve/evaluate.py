@@ -54,20 +54,22 @@ class Result:
     seconds: float
     validation_score: float | None   # the agent's own validation score of what was graded, where recorded
     stop_reason: str | None
+    rerun: int | None = None         # fresh pairing: the round that ran this parent attempt again beside its child
 
     @property
     def key(self) -> str:
         """The cache key."""
-        return cache_key(self.commit, self.task, self.seed, self.budget, self.policy)
+        return cache_key(self.commit, self.task, self.seed, self.budget, self.policy, self.rerun)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return dataclasses.asdict(self)
 
 
-def cache_key(commit: str, task: str, seed: int, budget: str, policy: str) -> str:
-    """The key of an attempt's result: scaffold commit, task, seed, budget (and the policy that ran it)."""
-    return f"{commit}|{task}|{seed}|{budget}|{policy}"
+def cache_key(commit: str, task: str, seed: int, budget: str, policy: str, rerun: int | None = None) -> str:
+    """The key of an attempt's result: scaffold commit, task, seed, budget (and the policy that ran it); a parent
+    run again by round N's fresh pairing is a result of its own (`|rN`)."""
+    return f"{commit}|{task}|{seed}|{budget}|{policy}" + (f"|r{rerun}" if rerun is not None else "")
 
 
 class Evaluator(Protocol):
@@ -75,6 +77,11 @@ class Evaluator(Protocol):
 
     def evaluate(self, node: Node, tasks: list[str], seeds: list[int], budget: Budget, arm: str) -> list[Result]:
         """One result per (task, seed), in that order."""
+        ...
+
+    def evaluate_paired(self, parent: Node, child: Node, tasks: list[str], seeds: list[int], budget: Budget,
+                        round: int) -> tuple[list[Result], list[Result]]:
+        """Fresh pairing: (parent, child) results, the parent run again beside the child, attempt by attempt."""
         ...
 
     def run_dir(self, run_id: str) -> Path:
@@ -158,14 +165,40 @@ class CampaignEvaluator:
 
     def evaluate(self, node: Node, tasks: list[str], seeds: list[int], budget: Budget, arm: str) -> list[Result]:
         """Each (task, seed) from the cache; the rest as one campaign; stops between attempts when asked."""
-        keys = {(t, s): cache_key(node.commit, t, s, budget.key(), self.plan.policy) for t in tasks for s in seeds}
+        return self._collect(node, [(t, s) for t in tasks for s in seeds], budget, arm, None, run=True)
+
+    def evaluate_paired(self, parent: Node, child: Node, tasks: list[str], seeds: list[int], budget: Budget,
+                        round: int) -> tuple[list[Result], list[Result]]:
+        """Fresh pairing: the child's dev attempts and the parent's again (results of their own, `rerun=round`),
+        interleaved so that both see the same load: the cells in campaign order (seed-major), in batches of
+        `parallel` (one seed each); each batch runs for one side, then for the other, the first side alternating
+        batch by batch (child-parent, parent-child, …: a load trend cancels in each pair of batches)."""
+        cells = [(t, s) for s in seeds for t in tasks]
+        size = max(1, self.plan.parallel)
+        batches: list[list[tuple[str, int]]] = []
+        for t, s in cells:
+            if not batches or len(batches[-1]) >= size or batches[-1][-1][1] != s:
+                batches.append([])
+            batches[-1].append((t, s))
+        sides = ((child, None), (parent, round))
+        for i, batch in enumerate(batches):
+            for node, rerun in (sides if i % 2 == 0 else sides[::-1]):
+                self._collect(node, batch, budget, "dev", rerun, run=True)
+        cells = [(t, s) for t in tasks for s in seeds]
+        return (self._collect(parent, cells, budget, "dev", round, run=False, notify=False),
+                self._collect(child, cells, budget, "dev", None, run=False, notify=False))
+
+    def _collect(self, node: Node, cells: list[tuple[str, int]], budget: Budget, arm: str, rerun: int | None, *,
+                 run: bool, notify: bool = True) -> list[Result]:
+        """The cells' results from the cache, the missing ones first run as one campaign (when `run`)."""
+        keys = {ts: cache_key(node.commit, *ts, budget.key(), self.plan.policy, rerun) for ts in cells}
         missing = [ts for ts, k in keys.items() if self.cache.get(k) is None]
-        if missing:
+        if missing and run:
             if self.store.stop_requested():
                 raise Stopped()
             t0 = time.monotonic()
             try:
-                self._campaign(node, missing, budget, arm)
+                self._campaign(node, missing, budget, arm, rerun)
             finally:
                 self.attempt_s += time.monotonic() - t0
         out = []
@@ -173,7 +206,7 @@ class CampaignEvaluator:
             result = self.cache.get(key)
             if result is None:
                 raise Stopped()          # the campaign stopped before this attempt ended
-            if self.on_result:
+            if self.on_result and notify:
                 self.on_result(result, ts in missing)
             out.append(result)
         return out
@@ -190,11 +223,12 @@ class CampaignEvaluator:
                             budgets=Budgets(max_turns=budget.max_turns, seconds=budget.seconds),
                             parallel=plan.parallel, scaffold_dir=str(node.scaffold_dir), memory_file=str(memory))
 
-    def _campaign(self, node: Node, missing: list[tuple[str, int]], budget: Budget, arm: str) -> None:
+    def _campaign(self, node: Node, missing: list[tuple[str, int]], budget: Budget, arm: str,
+                  rerun: int | None = None) -> None:
         from agent.campaign import results, run_campaign
         from agent.campaign.store import FINAL, CampaignStore
 
-        name = f"{arm}-{node.commit[:12]}-{budget.key()}"
+        name = f"{arm}-{'' if rerun is None else f'r{rerun}-'}{node.commit[:12]}-{budget.key()}"
         memory = self.store.path("memories") / f"{name}.md"      # the node's memory, private to this campaign
         if not memory.exists():
             shutil.copyfile(node.memory_file, memory)
@@ -202,7 +236,7 @@ class CampaignEvaluator:
         comps = os.pathsep.join(p for p in (str(self.store.path("competitions")),
                                             os.environ.get("EVOFORGE_COMPETITIONS_PATH", "")) if p)
         spec = self._spec(name, node, missing, budget, memory)
-        self.store.event("campaign_started", arm=arm, commit=node.commit, campaign=name,
+        self.store.event("campaign_started", arm=arm, commit=node.commit, campaign=name, rerun=rerun,
                          attempts=[f"{t} seed {s}" for t, s in missing])
 
         def notify(event: dict) -> None:
@@ -213,11 +247,11 @@ class CampaignEvaluator:
             run_campaign(spec, base=self.base, notify=notify)
         for row in results(CampaignStore(self.base / name)):
             if (row["task"], row["seed"]) in missing and row["state"] in FINAL:
-                result = self._result(row, name, node.commit, budget, arm)
+                result = self._result(row, name, node.commit, budget, arm, rerun)
                 self.cache.put(result)
                 self.store.event("attempt_finished", **result.to_dict())
 
-    def _result(self, row: dict, campaign: str, commit: str, budget: Budget, arm: str) -> Result:
+    def _result(self, row: dict, campaign: str, commit: str, budget: Budget, arm: str, rerun: int | None) -> Result:
         valid = bool(row.get("valid"))
         pct = percentile_of(row["task"], row.get("score"), valid) if arm != "smoke" else (100.0 if valid else 0.0)
         val = row.get("validation_score")
@@ -228,4 +262,4 @@ class CampaignEvaluator:
                       above_median=row.get("above_median") if valid else None, percentile=pct,
                       seconds=float(row.get("seconds") or 0.0),
                       validation_score=float(val) if isinstance(val, int | float) else None,
-                      stop_reason=row.get("stop_reason"))
+                      stop_reason=row.get("stop_reason"), rerun=rerun)

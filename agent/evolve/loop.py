@@ -2,7 +2,8 @@
 parent on the dev set, and keeps it only when the gain is real.
 
     round N:  propose (the candidate commit, branch round-N)  ->  gate (load, prompts, tools, scope, smoke)
-              ->  evaluate child and parent (same tasks, seeds, budget; the parent from the cache)
+              ->  evaluate child and parent (same tasks, seeds, budget; the parent run again beside the child
+                  with --pairing fresh, read from the cache with --pairing cached)
               ->  decide (paired test at the configured confidence, valid rate not lower)  ->  node recorded
 
 Every stage is recorded before the next begins (state.json, the round-N branch, evals.jsonl, nodes.jsonl), so
@@ -200,7 +201,11 @@ class Loop:
             self.decide(n, parent, candidate, proposal, t0, a0, gate=gate)
             return True
         self._tick(stage="evaluate")
-        parent_results, child_results = self.dev(parent), self.dev(candidate)
+        if self.plan.pairing == "fresh":
+            parent_results, child_results = self.evaluator.evaluate_paired(
+                self.node(parent), self.node(candidate), self.plan.dev, self.seeds, self.plan.budget, n)
+        else:
+            parent_results, child_results = self.dev(parent), self.dev(candidate)
         self._tick(stage="decide")
         self.decide(n, parent, candidate, proposal, t0, a0, gate=gate, results=(parent_results, child_results))
         return True
@@ -272,7 +277,7 @@ class Loop:
             valid_ok = child["valid_rate"] >= par["valid_rate"]
             decision = "kept" if paired.confident and valid_ok else "reverted"
             reason = _reason(paired, valid_ok, child, par)
-            node.update(paired=paired.to_dict(), dev={"child": child, "parent": par})
+            node.update(paired=paired.to_dict(), dev={"child": child, "parent": par}, pairing=self.plan.pairing)
         if candidate is not None:
             self.repo.note(candidate, f"decision: {decision}\nreason: {reason}\n"
                                       + (json.dumps({k: node[k] for k in ("paired", "dev") if k in node}, indent=2)))

@@ -6,10 +6,13 @@ flipped), and the loop policy's numbers. Each is weighed by what the lineage and
 
 - families where the head scores lowest get the most attention (room to climb);
 - where attempts ran out of time, changes that make recipes cheaper weigh double;
-- where attempts ended with most of their budget unused (the book planned no recipe it had time for),
-  changes that give recipes more time (less reserve, a lower minimum, a larger share) weigh four times;
-- a change already tried is never tried again; a place (file, setting, direction) where changes failed
-  weighs less each time, and one where a change was kept weighs more (keep going that way).
+- where the book left recipes unrun for lack of time (the heuristic's finish reason says which), changes that
+  give recipes more time (less reserve, a lower minimum, a larger share) weigh eight times; where attempts
+  ended with most of their budget unused, four times;
+- a change already tried is never tried again (recipes are named, not numbered, in what identifies a change,
+  so reordering a book keeps the record), nor one that undoes a kept change, nor a budget_s or reserve_s
+  change the plan's attempt budget makes moot; a place (file, setting, direction) where changes failed weighs
+  less each time, and one where a change was kept weighs more (keep going that way).
 
 The pick is drawn from these weights with a seed made of the run's name, the round and the head, so a
 resumed round proposes the same edit. Edits keep the files' comments and layout (agent.evolve.yamledit).
@@ -26,12 +29,14 @@ import yaml
 
 from agent.evolve import yamledit
 from agent.evolve.proposal import Context, Proposal, family_means
+from agent.graph.policies.heuristic import NOT_RUN
 
 SKIP_KEYS = {"seed", "name", "family", "kind", "modalities", "column", "group_column"}
 FRACTIONS = {"time_share", "max_features", "crop", "max_df", "compact_at_fraction"}   # stay within (0, 1]
 COST_KEYS = {"folds", "max_iter", "n_estimators", "max_train_rows", "max_features", "size", "ngram_max", "frames",
              "bands", "n_fft", "steps", "top_k", "max_turns", "budget_s"}
 ROOMIER_DOWN, ROOMIER_UP = {"reserve_s", "min_recipe_s"}, {"time_share", "budget_s"}
+STARVED_WEIGHT = 8.0      # roomier changes, where the book left recipes unrun for lack of time
 UNUSED_SHARE = 0.25       # an attempt that used less than this share of its time budget left most of it unused
 LOOP_FILE = "policy.yaml"
 LOOP_KEYS = ("max_turns",)          # top-level loop numbers; every number under a `loop:` section is also a knob
@@ -53,11 +58,15 @@ class Mutation:
     label: str = ""
     cheaper: bool = False
     roomier: bool = False     # gives recipes more of the attempt's time
+    ref: str = ""             # the path with recipes named, not numbered ("" = the path as it is)
 
     @property
     def key(self) -> str:
-        """What exactly it changes (never tried twice)."""
-        return f"{self.file}:{_dotted(self.path)}:{self.op}:{self.value}"
+        """What exactly it changes (never tried twice): recipes by name, so a reordered book keeps the record."""
+        where = self.ref or _dotted(self.path)
+        if self.op == "move":
+            return f"{self.file}:{where}:move:{self.old}->{self.value}"
+        return f"{self.file}:{where}:{self.op}:{self.value}"
 
     @property
     def site(self) -> str:
@@ -65,12 +74,19 @@ class Mutation:
         way = ""
         if self.op == "set" and isinstance(self.value, int | float) and not isinstance(self.value, bool):
             way = ":up" if self.value > (self.old or 0) else ":down"
-        return f"{self.file}:{_dotted(self.path)}:{self.op}{way}"
+        return f"{self.file}:{self.ref or _dotted(self.path)}:{self.op}{way}"
+
+    def undoes(self, kept: dict[str, Any]) -> bool:
+        """It sets back a value a kept change replaced (on the same file and setting)."""
+        return (self.op == "set" and kept.get("op") == "set" and kept.get("file") == self.file
+                and (kept.get("ref") or _dotted(tuple(kept.get("path") or ()))) == (self.ref or _dotted(self.path))
+                and kept.get("old") == self.value)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, with the key and site."""
         return {"file": self.file, "op": self.op, "path": list(self.path), "value": self.value, "old": self.old,
-                "family": self.family, "kind": self.kind, "label": self.label, "key": self.key, "site": self.site}
+                "family": self.family, "kind": self.kind, "label": self.label, "key": self.key, "site": self.site,
+                "ref": self.ref or _dotted(self.path), "roomier": self.roomier, "cheaper": self.cheaper}
 
 
 def _dotted(path: tuple) -> str:
@@ -117,11 +133,11 @@ def book_mutations(file: str, data: dict, family: str) -> list[Mutation]:
     names = [r.get("name", f"#{i}") for i, r in enumerate(recipes) if isinstance(r, dict)]
     for i in range(1, len(names)):
         out.append(Mutation(file, "move", ("recipes",), 0, i, family, "order",
-                            f"draft with recipe {names[i]} first in {file} (was {names[0]})"))
+                            f"draft with recipe {names[i]} first in {file} (was {names[0]})", ref=f"recipes[{names[i]}]"))
     if len(names) > 2:
         for i, name in enumerate(names):
             out.append(Mutation(file, "drop", ("recipes",), i, name, family, "drop",
-                                f"drop recipe {name} from {file}", cheaper=True))
+                                f"drop recipe {name} from {file}", cheaper=True, ref=f"recipes[{name}]"))
     knobs = _knobs({k: v for k, v in data.items() if k in ("budget_s", "reserve_s", "min_recipe_s")}, (), "book")
     knobs += _knobs(data.get("cv"), ("cv",), "cv") + _knobs(data.get("ensemble"), ("ensemble",), "ensemble")
     for i, r in enumerate(recipes):
@@ -129,12 +145,13 @@ def book_mutations(file: str, data: dict, family: str) -> list[Mutation]:
             knobs += [(p, k, v, "share" if k == "time_share" else "knob") for p, k, v, _ in _knobs(r, ("recipes", i), "")]
     for path, key, value, kind in knobs:
         where = f"recipe {names[path[1]]}" if path[0] == "recipes" else path[0]
+        ref = f"recipes[{names[path[1]]}].{_dotted(path[2:])}" if path[0] == "recipes" else ""
         for new in _scaled(key, value):
             cheaper = key in COST_KEYS and not isinstance(value, bool) and new < value
             roomier = key in ROOMIER_DOWN and new < value or key in ROOMIER_UP and new > value
             out.append(Mutation(file, "set", path, new, value, family, kind,
                                 f"{_dotted(path[2:] if path[0] == 'recipes' else path)} {value} -> {new} for {where} "
-                                f"in {file}", cheaper, roomier))
+                                f"in {file}", cheaper, roomier, ref))
     return out
 
 
@@ -186,34 +203,62 @@ class HeuristicProposer:
 
     def propose(self, ctx: Context) -> Proposal | None:
         """Pick one untried mutation, apply it, and state the hypothesis with its evidence."""
-        families = {ctx.families.get(t, "general") for t in ctx.plan.dev}
-        tried, site_score = set(), {}
-        for n in ctx.nodes:
-            m = n.get("mutation")
-            if not m:
-                continue
-            tried.add(m["key"])
-            good = n.get("decision") == "kept"
-            site_score[m["site"]] = site_score.get(m["site"], 1.0) * (1.5 if good else 0.5)
-        candidates = [m for m in all_mutations(ctx.repo.scaffold_dir, families) if m.key not in tried]
-        if not candidates:
+        weighed, site_score = weigh(ctx)
+        if not weighed:
             return None
-        means = family_means(ctx.head_results, ctx.families)
-        overall = sum(means.values()) / len(means) if means else 50.0
-        timed_out, unused = _timed_out(ctx), _unused(ctx)
-        weights = []
-        for m in candidates:
-            room = max(5.0, 100.0 - means.get(m.family, overall))
-            w = room * KIND_WEIGHT.get(m.kind, 1.0) * site_score.get(m.site, 1.0)
-            if m.cheaper and timed_out.get(m.family if m.family != "loop" else "all", 0) > 0:
-                w *= 2.0
-            if m.roomier and unused.get(m.family, 0) > 0:
-                w *= 4.0
-            weights.append(w)
         rng = random.Random(f"{ctx.plan.name}:{ctx.round}:{ctx.head}")
-        pick = rng.choices(candidates, weights=weights, k=1)[0]
+        pick = rng.choices([m for m, _ in weighed], weights=[w for _, w in weighed], k=1)[0]
         apply(ctx.repo.scaffold_dir, pick)
-        return _explain(pick, ctx, means, timed_out, site_score.get(pick.site), unused)
+        return _explain(pick, ctx, family_means(ctx.head_results, ctx.families), _timed_out(ctx),
+                        site_score.get(pick.site), _unused(ctx), _starved(ctx))
+
+
+def weigh(ctx: Context) -> tuple[list[tuple[Mutation, float]], dict[str, float]]:
+    """(every mutation still open with its weight, the score of each site) from the lineage and the head's dev
+    results: what was tried, or would undo a kept change, or changes nothing at the plan's attempt budget, is out."""
+    families = {ctx.families.get(t, "general") for t in ctx.plan.dev}
+    tried, kept, site_score = set(), [], {}
+    for n in ctx.nodes:
+        m = n.get("mutation")
+        if not m:
+            continue
+        tried.add(m["key"])
+        good = n.get("decision") == "kept"
+        kept += [m] if good else []
+        site_score[m["site"]] = site_score.get(m["site"], 1.0) * (1.5 if good else 0.5)
+    open_ = [m for m in all_mutations(ctx.repo.scaffold_dir, families)
+             if m.key not in tried and not any(m.undoes(k) for k in kept) and not _no_op(ctx, m)]
+    means = family_means(ctx.head_results, ctx.families)
+    overall = sum(means.values()) / len(means) if means else 50.0
+    timed_out, unused, starved = _timed_out(ctx), _unused(ctx), _starved(ctx)
+    out = []
+    for m in open_:
+        room = max(5.0, 100.0 - means.get(m.family, overall))
+        w = room * KIND_WEIGHT.get(m.kind, 1.0) * site_score.get(m.site, 1.0)
+        if m.cheaper and timed_out.get(m.family if m.family != "loop" else "all", 0) > 0:
+            w *= 2.0
+        if m.roomier and starved.get(m.family, 0) > 0:
+            w *= STARVED_WEIGHT
+        elif m.roomier and unused.get(m.family, 0) > 0:
+            w *= 4.0
+        out.append((m, w))
+    return out, site_score
+
+
+def _no_op(ctx: Context, m: Mutation) -> bool:
+    """A change of a book's budget_s or reserve_s that the plan's attempt budget makes moot: the heuristic plans
+    with min(budget_s, the attempt's seconds) and keeps back min(reserve_s, a quarter of that)."""
+    limit = ctx.plan.budget.seconds
+    if not limit or m.op != "set" or m.path not in (("budget_s",), ("reserve_s",)):
+        return False
+    if m.path == ("budget_s",):
+        return min(m.old, limit) == min(m.value, limit)
+    try:
+        book = yaml.safe_load((ctx.repo.scaffold_dir / m.file).read_text()) or {}
+        planned = min(float(book.get("budget_s", limit)), limit)
+    except (OSError, yaml.YAMLError, TypeError, ValueError):
+        return False
+    return min(m.old, 0.25 * planned) == min(m.value, 0.25 * planned)
 
 
 def _timed_out(ctx: Context) -> dict[str, int]:
@@ -224,6 +269,17 @@ def _timed_out(ctx: Context) -> dict[str, int]:
             fam = ctx.families.get(r.task, "general")
             out[fam] = out.get(fam, 0) + 1
             out["all"] = out.get("all", 0) + 1
+    return out
+
+
+def _starved(ctx: Context) -> dict[str, int]:
+    """Head dev attempts whose book left recipes unrun for lack of time (the heuristic says so when it
+    finishes, in the run's stop reason), by family."""
+    out: dict[str, int] = {}
+    for r in ctx.head_results:
+        if NOT_RUN in str(r.stop_reason or ""):
+            fam = ctx.families.get(r.task, "general")
+            out[fam] = out.get(fam, 0) + 1
     return out
 
 
@@ -239,7 +295,8 @@ def _unused(ctx: Context) -> dict[str, int]:
 
 
 def _explain(m: Mutation, ctx: Context, means: dict[str, float], timed_out: dict[str, int],
-             site: float | None, unused: dict[str, int] | None = None) -> Proposal:
+             site: float | None, unused: dict[str, int] | None = None, starved: dict[str, int] | None = None
+             ) -> Proposal:
     fam = m.family
     tasks = [t for t in ctx.plan.dev if fam == "loop" or ctx.families.get(t) == fam]
     where = f"{fam} tasks ({', '.join(tasks)})" if fam != "loop" else "every dev task"
@@ -256,7 +313,10 @@ def _explain(m: Mutation, ctx: Context, means: dict[str, float], timed_out: dict
     if m.cheaper and timed_out.get(fam if fam != "loop" else "all"):
         why += f"; {timed_out.get(fam if fam != 'loop' else 'all')} head attempts there ended on the time budget, " \
                f"so a cheaper setting should let more candidates finish"
-    if m.roomier and (unused or {}).get(fam):
+    if m.roomier and (starved or {}).get(fam):
+        why += f"; {starved[fam]} head attempts there left recipes unrun for lack of time, so giving recipes " \
+               f"more of the time should let more of them run"
+    elif m.roomier and (unused or {}).get(fam):
         why += f"; {unused[fam]} head attempts there ended with most of their budget unused, so giving recipes " \
                f"more of the time should let one run"
     score = means.get(fam) if fam != "loop" else (sum(means.values()) / len(means) if means else None)

@@ -2,8 +2,9 @@
 
 Held out: the initial scaffold and the final head run the held-out competitions with fresh seeds (never
 used by a proposer or a decision). The control arm gives the initial scaffold the compute the evolution
-spent, as extra seeds: for each held-out cell, k attempts of the initial scaffold, of which the one with
-the best validation score (the agent's own, never the private score) is counted; where attempts record no
+spent, as extra seeds: for each held-out cell (competition × held-out seed), k attempts of the initial scaffold
+(that seed and k-1 control seeds), of which the one whose graded candidate has the best validation score (the
+agent's own, in the metric's direction, never the private score) is counted; where none of them records a
 validation score, their mean is counted (equal compute, no selection possible), and the report says so.
 k matches the evolution's attempt-seconds, capped by the plan's control_max_k (both are reported).
 """
@@ -44,13 +45,17 @@ def _higher_is_better(task: str) -> bool:
 
 
 def control_pick(attempts: list[Result]) -> tuple[float, str]:
-    """(percentile, how): the attempt with the best validation score, else the mean of the attempts."""
-    vals = [a for a in attempts if a.validation_score is not None]
-    if attempts and len(vals) == len(attempts):
-        sign = 1.0 if _higher_is_better(attempts[0].task) else -1.0
-        best = max(vals, key=lambda a: sign * float(a.validation_score))
-        return best.percentile, "best by validation score"
-    return sum(a.percentile for a in attempts) / max(1, len(attempts)), "mean (no validation scores recorded)"
+    """(percentile, how) of one held-out cell's k control attempts: the attempt whose graded candidate has the
+    best validation score in the metric's direction (an invalid or unscored one ranks below every valid scored
+    one; the later seed wins a tie), as an agent given k tries would choose without the private score; the
+    mean percentile when no attempt recorded a validation score (no choice possible: the expected pick)."""
+    scored = [a for a in attempts if a.valid and isinstance(a.validation_score, int | float)
+              and math.isfinite(a.validation_score)]
+    if not scored:
+        return sum(a.percentile for a in attempts) / max(1, len(attempts)), "mean (no validation scores recorded)"
+    sign = 1.0 if _higher_is_better(scored[0].task) else -1.0
+    best = max(enumerate(scored), key=lambda ia: (sign * float(ia[1].validation_score), ia[0]))[1]
+    return best.percentile, "best by validation score"
 
 
 def heldout(loop: Loop) -> dict[str, Any]:
@@ -139,7 +144,8 @@ def markdown(rep: dict[str, Any]) -> str:
     plan = rep["plan"]
     lines = [f"# evolve run {rep['name']}", "",
              f"Proposer {plan['proposer']}, attempts by the {plan['policy']} policy, {plan['seeds']} seed(s), "
-             f"{plan['budget']['seconds']} s per attempt; decisions by {plan['test']} at {plan['confidence']:.0%}.",
+             f"{plan['budget']['seconds']} s per attempt; decisions by {plan['test']} at {plan['confidence']:.0%}, "
+             f"{plan.get('pairing', 'cached')} pairing.",
              f"Dev: {', '.join(plan['dev'])}.", f"Held out: {', '.join(plan['heldout']) or '-'}.", "",
              "Decisions: " + ", ".join(f"{k} {v}" for k, v in rep["counts"].items()), "", "## Lineage", "",
              lineage_table(rep["nodes"]), "", "## Dev score by round", "",

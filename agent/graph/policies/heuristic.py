@@ -3,7 +3,8 @@
 It looks at the data, writes the recipe engine and the modality's recipe book (scaffold/recipes/) into the
 workspace, then iterates until its budget: draft (the first recipe) -> debug (a recipe killed for time or
 memory is retried on half the rows; when the draft fails the simple fallback recipe secures a candidate)
--> improve (the next recipes, then a blend of the best when CV says it helps). Every candidate the engine
+-> improve (the next recipes that fit the time left, a recipe whose share does not fit skipped rather than
+ending the book; then a blend of the best when CV says it helps). Every candidate the engine
 keeps is registered with the run as it comes (`submit` with its CV score as the validation score, in the
 same turn as the next engine call), so the run's own rule grades the best by CV (agent/graph/candidates.py),
 also when the budget ends the attempt early. Out of recipes or budget, it finishes (`finish`). When even the
@@ -16,6 +17,7 @@ kept in this object, so a resumed run continues where it stopped. A call cut by 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ from agent.graph.stops import PolicyStop
 from agent.llm.types import AssistantTurn, ToolCall
 
 TAG = re.compile(r"^(PLAN|CANDIDATE|FAILED|SKIPPED|NO_GAIN|BEST) (\{.*\})\s*$", re.M)
+NOT_RUN = "not run for lack of time"   # in the finish reason, before the recipes the budget did not reach
 FINISH_TURNS = 4          # the last registrations + finish, and the fallback's write, run, validate if needed
 PEEK = ('cd "$DATA_DIR" && find . -maxdepth 2 -type d | head -20 && '
         'for f in $(find . -maxdepth 2 -name "*.csv" | head -8); do '
@@ -171,10 +174,14 @@ class HeuristicPolicy:
                 continue
             for m in TAG.finditer(s.result or ""):
                 c = json.loads(m.group(2))
-                if m.group(1) != "CANDIDATE" or not c.get("file") or c.get("cv") is None:
+                if m.group(1) != "CANDIDATE" or not c.get("file"):
                     continue
-                args = {"path": c["file"], "validation_score": c["cv"], "note": f"recipe {c['name']} (CV)"}
-                if (args["path"], args["validation_score"]) not in done and ("submit", args) not in calls:
+                args = {"path": c["file"], "note": f"recipe {c['name']} (CV)"}
+                if isinstance(c.get("cv"), int | float) and math.isfinite(c["cv"]):
+                    args["validation_score"] = c["cv"]     # the metric's own value: the run ranks it by its direction
+                else:
+                    args["note"] = f"recipe {c['name']} (no finite CV score)"
+                if (args["path"], args.get("validation_score")) not in done and ("submit", args) not in calls:
                     calls.append(("submit", args))
         return calls
 
@@ -210,23 +217,28 @@ class HeuristicPolicy:
                                 ["run", fallback, "--time-limit", f"{limit:.0f}"], self._timeout(limit, left_s))
         todo = [r for r in plan["recipes"] if r not in outcome]
         if room and todo:
-            limit = self._limit(todo[0], left_s, draft=not ok)
+            name, note = self._next_recipe(todo, drafted=bool(outcome))
+            limit = self._limit(name, left_s)
             if limit is not None:
                 stage = "Draft" if not outcome else "Improve"
-                why = f"{stage}: cross-validate recipe {todo[0]} ({len(todo) - 1} more after it"
-                why += f"; best so far: {self._best(runs, plan)})." if ok else ")."
-                return self._engine(n, why, ["run", todo[0], "--time-limit", f"{limit:.0f}"],
+                why = f"{stage}: cross-validate recipe {name} ({len(todo) - 1} more to try"
+                why += f"; best so far: {self._best(runs, plan)})" if ok else ")"
+                why += f"; {note}" if note else ""
+                return self._engine(n, why + ".", ["run", name, "--time-limit", f"{limit:.0f}"],
                                     self._timeout(limit, left_s))
         blended = any(s.engine[:1] == ["ensemble"] for s in steps[inspects[-1] + 1:])
         kept = [name for name in ok if name != fallback]
         if self.book["ensemble"]["enabled"] and len(kept) >= 2 and not blended and left_turns > FINISH_TURNS - 1 \
                 and left_s + reserve > 30:
             return self._engine(n, f"Blend the best of {len(kept)} candidates if CV says it helps.",
-                                ["ensemble"], min(600.0, max(60.0, left_s + reserve)))
+                                ["ensemble"], max(30.0, min(600.0, left_s + 0.5 * reserve)))
         if not ok and not any(s.name == "submit" for s in steps):
             return self._fallback(n, "No candidate was kept; fall back to the sample submission.")
+        reason = f"recipes done; best by CV: {self._best(runs, plan)}"
+        if todo:        # recorded in the run's stop reason: the evolve proposer reads it as a starved book
+            reason += f"; {NOT_RUN}: {', '.join(todo)}"
         return self._turn(n, "Out of recipes or budget: finish; the run grades the best candidate by CV.",
-                          ("finish", {"reason": f"recipes done; best by CV: {self._best(runs, plan)}"}))
+                          ("finish", {"reason": reason[:300]}))
 
     @staticmethod
     def _outcome(step: Step) -> str:
@@ -245,18 +257,37 @@ class HeuristicPolicy:
             return f"{scores[-1][0]} {scores[-1][1]:.5f}"
         return ", ".join(f"{k} {v:.5f}" for k, v in plan["done"].items()) or "none"
 
-    def _limit(self, name: str, left_s: float, draft: bool = False) -> float | None:
-        """This recipe's time: its share of the budget raised to min_recipe_s (all that is left for a draft whose
-        share is below it), within what is left; None when less than min_recipe_s is left."""
-        share = next((r["time_share"] for r in self.book["recipes"] if r["name"] == name), 0.2)
-        floor = self.book["min_recipe_s"]
-        planned = left_s if draft and share * self.budget_s < floor else max(share * self.budget_s, floor)
-        limit = min(planned, left_s)
-        return limit if limit >= floor else None
+    def _share(self, name: str) -> float:
+        return next((r["time_share"] for r in self.book["recipes"] if r["name"] == name), 0.2)
+
+    def _next_recipe(self, todo: list[str], drafted: bool) -> tuple[str, str]:
+        """(the recipe to run next, a note on the ones passed over): the draft is the book's first recipe; after
+        it, the first in book order whose share of the budget fits min_recipe_s, else (none fits) the cheapest,
+        i.e. the smallest time share, book order on ties. A recipe that does not fit is skipped, not the end."""
+        if not drafted:
+            return todo[0], ""
+        fits = [r for r in todo if self._share(r) * self.budget_s >= self.book["min_recipe_s"]]
+        if fits:
+            skipped = todo[:todo.index(fits[0])]
+            return fits[0], (f"skipped for now, their share under min_recipe_s: {', '.join(skipped)}" if skipped
+                             else "")
+        name = min(todo, key=self._share)
+        return name, "no share fits min_recipe_s at this budget: the cheapest recipe (smallest share) first"
+
+    def _limit(self, name: str, left_s: float) -> float | None:
+        """This recipe's time: its share of the budget, at least min_recipe_s, within what is left (all of it
+        when less than min_recipe_s would remain, which no recipe could use); None when less than min_recipe_s
+        is left."""
+        least = float(self.book["min_recipe_s"])
+        if left_s < least:
+            return None
+        limit = min(max(self._share(name) * self.budget_s, least), left_s)
+        return left_s if left_s - limit < least else limit
 
     def _timeout(self, limit: float, left_s: float) -> float:
-        """The tool's timeout: the recipe's limit plus room for its last fold, within the budget's reserve."""
-        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self._reserve()))
+        """The tool's timeout: the recipe's limit plus room for its last fold, within the first half of the
+        budget's reserve (the second half is for the turn that registers the candidate and finishes)."""
+        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + 0.5 * self._reserve()))
 
     def _reserve(self) -> float:
         """Seconds kept back for blending, selection and submission: the book's, at most a quarter of the budget."""
