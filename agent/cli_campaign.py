@@ -4,7 +4,6 @@ time, surviving kills and reboots (agent/campaign)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -133,6 +132,7 @@ def start(
     Ctrl-C (or `campaign stop`) stops the attempts, which save their state; `campaign resume` continues.
     """
     from agent.campaign import CampaignSpec, ensure_campaign, parse_seeds
+    from agent.campaign.spec import default_campaign_name
     from agent.campaign.tasksets import resolve_tasks
     from agent.graph.budgets import Budgets
     from agent.graph.spec import resolve_policy
@@ -143,7 +143,7 @@ def start(
     if attempt_minutes is not None and not attempt_minutes > 0:
         raise UserError(f"--attempt-minutes must be > 0, got {attempt_minutes}")
     budgets = Budgets(max_turns, budget_tokens, attempt_minutes * 60 if attempt_minutes else None, budget_usd)
-    spec = CampaignSpec(name or "campaign-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
+    spec = CampaignSpec(name or default_campaign_name(),
                         tuple(resolve_tasks(tasks)), parse_seeds(seeds), policy=chosen, model=model,
                         base_url=base_url, config_file=config, sandbox=sandbox, budgets=budgets, total_hours=hours,
                         parallel=parallel, executor=executor, ray_address=address, scaffold_dir=scaffold or "",

@@ -173,7 +173,8 @@ def run(
 
 
 def resume(
-    run_id: str = typer.Argument(..., metavar="RUN", help="The run to continue: its id or a unique prefix.",
+    run_id: str = typer.Argument(..., metavar="RUN", help="The run to continue: its id, a unique prefix, or the path "
+                                                          "of a run folder (e.g. a campaign's attempt).",
                                  autocompletion=complete_run_id),
     from_turn: int = typer.Option(None, "--from-turn", metavar="N",
                                   help="Fork: start a new run from RUN's checkpoint just before its model turn N "
@@ -208,16 +209,16 @@ def resume(
     store = RunStore.open(run_id)
     store.read_meta()                                  # a damaged record is one line here, not later
     if from_turn is not None:
-        _fork(store.run_id, from_turn, fork_options, quiet, as_json)
+        _fork(store, from_turn, fork_options, quiet, as_json)
     (err if as_json else out).print(f"run id: {store.run_id}")
     if is_finished(store):
         err.print(f"run {store.run_id} had already finished; nothing to resume")
         _drive(lambda sink: store, lambda: store.run_id, True, as_json)
-    _drive(lambda sink: resume_run(store.run_id, sink=sink), lambda: store.run_id, quiet, as_json)
+    _drive(lambda sink: resume_run(str(store.root), sink=sink), lambda: store.run_id, quiet, as_json)
 
 
-def _fork(origin: str, turn: int, options: dict[str, Any], quiet: bool, as_json: bool) -> None:
-    """`resume --from-turn`: a new run from `origin`'s checkpoint before `turn` (agent.graph.fork)."""
+def _fork(origin, turn: int, options: dict[str, Any], quiet: bool, as_json: bool) -> None:
+    """`resume --from-turn`: a new run from run `origin`'s checkpoint before `turn` (agent.graph.fork)."""
     from agent.graph.fork import fork_run
 
     new_id = options.pop("run_id")
@@ -225,9 +226,10 @@ def _fork(origin: str, turn: int, options: dict[str, Any], quiet: bool, as_json:
 
     def on_created(rid: str) -> None:
         created.append(rid)
-        (err if as_json else out).print(f"run id: {rid} (forked from {origin} at turn {turn})")
+        (err if as_json else out).print(f"run id: {rid} (forked from {origin.run_id} at turn {turn})")
 
-    _drive(lambda sink: fork_run(origin, turn, overrides=options, run_id=new_id, sink=sink, on_created=on_created),
+    _drive(lambda sink: fork_run(str(origin.root), turn, overrides=options, run_id=new_id, sink=sink,
+                                 on_created=on_created),
            lambda: created[0] if created else None, quiet, as_json)
 
 

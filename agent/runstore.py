@@ -366,7 +366,13 @@ def _runs_base(base: Path | None) -> Path:
 
 
 def find_run(ref: str, base: Path | None = None) -> Path:
-    """The folder of the run named `ref`, or of the one run whose id starts with `ref`; UserError otherwise."""
+    """The folder of the run named `ref`, or of the one run whose id starts with `ref`, or the run folder `ref` is
+    the path of (with a `/` or a leading `.`: e.g. a campaign's attempt); UserError otherwise."""
+    path = Path(ref).expanduser()
+    if ("/" in ref or ref.startswith(".")) and path.is_dir():
+        if not _is_run(path):
+            raise UserError(f"{ref} is not a run's folder (no meta.json)")
+        return path.resolve()
     base = _runs_base(base)
     check_run_id(ref)
     exact = base / ref

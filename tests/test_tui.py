@@ -1,6 +1,6 @@
 """The TUI driven headless by Textual's Pilot (80x24), on records made by the real graph on the toy competition:
 a finished run, a live run written by another process, replay forward and back, search, folding, a fork
-from a turn, the start form, training-job curves."""
+from a turn, the start form, training-job curves, a run named by the path of its folder."""
 
 from __future__ import annotations
 
@@ -295,3 +295,18 @@ def test_the_budget_column_shows_the_budget_nearest_to_being_spent():
     assert budget_cell(meta) == "█████░  90% tokens"
     assert budget_cell({**meta, "elapsed_s": 600.0}) == "██████ 100% time"
     assert budget_cell({"turns": 3, "budgets": {"max_turns": None}}) == "3 turns"
+
+
+def test_a_run_is_named_by_the_path_of_its_folder_outside_the_runs_folder(tmp_path, monkeypatch):
+    from agent.runstore import find_run
+    from common.errors import UserError
+
+    monkeypatch.setenv("EVOFORGE_RUNS", str(tmp_path / "runs"))
+    attempt = tmp_path / "camp" / "attempts" / "toy-a-s0"
+    attempt.mkdir(parents=True)
+    (attempt / "meta.json").write_text("{}")
+    assert find_run(str(attempt)) == attempt.resolve() and RunStore.open(str(attempt)).run_id == "toy-a-s0"
+    with pytest.raises(UserError, match="not a run's folder"):
+        find_run(str(attempt.parent))
+    with pytest.raises(UserError, match="no run 'toy-a-s0'"):
+        find_run("toy-a-s0")                       # by id: the runs folder only

@@ -286,3 +286,72 @@ def test_a_campaign_or_evolve_run_that_cannot_be_read_is_a_row_that_says_so(tmp_
     rows = {r["key"]: r for r in group_rows(tmp_path)}
     assert rows["campaign/broken"]["status"] == "unreadable" and "cannot be read" in rows["campaign/broken"]["budget"]
     assert rows["evolve/half"]["status"] == "unreadable"
+
+
+def test_the_campaign_form_starts_a_detached_campaign_whose_row_shows_on_home(world, tmp_path, monkeypatch):
+    """C on home: a bad task set is its one-line error and starts nothing; a good one starts `evoforge campaign
+    start --detach` (the heuristic on a toy competition), whose record appears and whose row opens its view."""
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("EVOFORGE_RUNS", str(runs))
+
+    async def body(pilot):
+        home = pilot.app.screen
+        await pilot.press("C")
+        form = pilot.app.screen
+        form.query_one("#tasks").value = "toy-a,nope"
+        await pilot.click("#start")
+        error = str(form.query_one("#form-error").render())
+        assert pilot.app.screen is form and "nope" in error and "\n" not in error.strip()
+        assert not runs.exists()                                   # nothing started
+        form.query_one("#tasks").value = "toy-a"
+        form.query_one("#seeds").value = "2"
+        form.query_one("#parallel").value = "2"
+        form.query_one("#sandbox").value = "local"
+        form.query_one("#attempt-minutes").value = "0.2"
+        form.query_one("#name").value = "formed"
+        assert form.query_one("#start").region.bottom <= 24                        # the form fits 80x24
+        await pilot.click("#start")
+        assert pilot.app.screen is home
+        await until(pilot, lambda: "campaign/formed" in home.rows, timeout=60)
+        await until(pilot, lambda: home.selected() == "campaign/formed", timeout=10)
+        await pilot.press("enter")
+        view = pilot.app.screen
+        assert isinstance(view, CampaignScreen) and view.store.name == "formed"
+        await until(pilot, lambda: view.state == "running", timeout=30)      # its supervisor, detached
+
+    try:
+        drive(EvoforgeApp(runs), body)
+        store = CampaignStore(runs / "formed")
+        spec = store.spec()
+        assert (spec.tasks, spec.seeds, spec.policy, spec.sandbox, spec.parallel) == (("toy-a",), (0, 1), "heuristic",
+                                                                                     "local", 2)
+        assert spec.budgets.seconds == 12.0
+    finally:
+        if (runs / "formed").is_dir():
+            stop_campaign(CampaignStore(runs / "formed"))
+            assert supervisor_info(CampaignStore(runs / "formed")) is None
+
+
+def test_a_fork_of_a_campaign_attempt_is_a_new_run_of_the_runs_folder_that_names_its_origin(world, tmp_path,
+                                                                                           monkeypatch):
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("EVOFORGE_RUNS", str(runs))
+    store = CampaignStore(world / "runs" / "done")
+    attempt = store.record_dir(store.rows()[0]["run_id"])
+
+    async def body(pilot):
+        screen = pilot.app.screen
+        await pilot.press("right", "right", "right")
+        await pilot.press("f", *"replay", "enter")     # the attempt's own turns again, from turn 3
+        await until(pilot, lambda: pilot.app.screen is not screen, timeout=60)
+        fork = pilot.app.screen
+        assert isinstance(fork, AttemptScreen) and fork.root.parent == runs
+        await until(pilot, lambda: fork.timeline.last("run_finished") is not None, timeout=90)
+        pilot.app.fork_root = fork.root
+
+    app = EvoforgeApp(runs, open_run=attempt, replay=True)
+    drive(app, body)
+    meta = json.loads((app.fork_root / "meta.json").read_text())
+    assert meta["forked_from"] == {**meta["forked_from"], "run_id": attempt.name, "turn": 3, "path": str(attempt.resolve())}
+    assert meta["status"] == "finished" and meta["valid"] is True
+    assert not (attempt.parent / app.fork_root.name).exists()     # the campaign is left as it was

@@ -22,6 +22,13 @@ def attempt_run_id(task: str, seed: int) -> str:
     return f"{task.replace(':', '_').replace('/', '_')}-s{seed}"
 
 
+def default_campaign_name() -> str:
+    """The name of a campaign started without one: campaign-<UTC time>."""
+    from datetime import UTC, datetime
+
+    return "campaign-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """`--seeds N` (seeds 0..N-1) or `--seeds A,B,…` (those seeds); UserError otherwise."""
     try:

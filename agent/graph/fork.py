@@ -27,6 +27,7 @@ from agent.graph.build import build_graph
 from agent.graph.runner import Sink, record_start, resume_run
 from agent.graph.spec import CUSTOM, RunSpec
 from agent.runstore import RunStore, new_run_id, now_iso
+from common import paths
 from common.errors import UserError
 from common.procs import process_start
 
@@ -106,6 +107,8 @@ def fork_run(ref: str, turn: int, *, overrides: dict[str, Any] | None = None, ru
     if not (origin.root / "initial_state.json").is_file():
         raise UserError(f"run {origin.run_id!r} has no initial_state.json (killed before its first step): nothing to fork")
     origin_ref = {"run_id": origin.run_id, "turn": turn, "checkpoint_id": checkpoint_id}
+    if origin.root.parent.resolve() != paths.runs_dir().resolve():        # e.g. an attempt of a campaign
+        origin_ref["path"] = str(origin.root)
     store = RunStore.create(spec.run_id)
     try:
         if origin.workspace.is_dir():

@@ -449,14 +449,14 @@ class AttemptScreen(Screen):
         """Start a new run from the state before `turn`, and follow it once its record exists."""
         if policy not in (None, "heuristic", "llm", "replay"):
             raise UserError(f"unknown policy {policy!r}: use heuristic, llm or replay (or nothing)")
-        self.launched = actions.fork(self.root.name, turn, policy)
-        self.notify(f"forking {self.root.name} at turn {turn} as {self.launched.run_id}")
+        self.launched = actions.fork(self.root, turn, policy)
+        self.notify(f"forking {self.root.name} at turn {turn} as {self.launched.name}")
 
     def _check_launch(self) -> None:
         state = self.launched.state()
         if state == "started":
-            run_id, self.launched = self.launched.run_id, None
-            self.app.push_screen(AttemptScreen(self.root.parent / run_id))
+            root, self.launched = self.launched.root, None
+            self.app.push_screen(AttemptScreen(root))
         elif state.startswith("failed"):
             self.launched = None
             self.notify(state, severity="error", timeout=10)

@@ -15,9 +15,8 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
 
 from agent.runstore import effective_status, list_runs
 from agent.tui import actions, tables
@@ -94,7 +93,7 @@ def group_rows(runs_dir: Path) -> list[dict[str, str]]:
 
 
 class HomeScreen(Screen):
-    """Runs, newest first; / filters, s sorts, enter opens, n starts a run."""
+    """Runs, newest first; / filters, s sorts, enter opens, n starts a run, C a campaign."""
 
     BINDINGS = [
         HELP,
@@ -103,6 +102,7 @@ class HomeScreen(Screen):
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("n", "new_run", "New run"),
+        Binding("C", "new_campaign", "New campaign"),
         Binding("P", "plot", "Plot scores", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -235,64 +235,33 @@ class HomeScreen(Screen):
 
     def action_new_run(self) -> None:
         """The form that starts a run."""
-        def started(launch: actions.Launch | None) -> None:
-            if launch is not None:
-                self.launched = launch
-                self.notify(f"starting {launch.run_id}")
-        self.app.push_screen(NewRunScreen(), started)
+        from agent.tui.forms import NewRunScreen
+
+        self.app.push_screen(NewRunScreen(), self._started)
+
+    def action_new_campaign(self) -> None:
+        """The form that starts a campaign."""
+        from agent.tui.forms import NewCampaignScreen
+
+        self.app.push_screen(NewCampaignScreen(), self._started)
+
+    def _started(self, launch: actions.Launch | None) -> None:
+        if launch is not None:
+            self.launched = launch
+            self.notify(f"starting {launch.kind} {launch.name}")
 
     def _check_launch(self) -> None:
+        """A started run opens; a started campaign is its row, under the cursor (enter opens it)."""
         from agent.tui.attempt import AttemptScreen
 
         state = self.launched.state()
         if state == "started":
-            run_id, self.launched = self.launched.run_id, None
-            self.app.push_screen(AttemptScreen(self.runs_dir / run_id))
+            launch, self.launched = self.launched, None
+            if launch.kind == "run":
+                self.app.push_screen(AttemptScreen(launch.root))
+            elif f"campaign/{launch.name}" in self.order:
+                self.query_one("#runs", DataTable).move_cursor(row=self.order.index(f"campaign/{launch.name}"))
+                self.notify(f"campaign {launch.name} started: enter opens it")
         elif state.startswith("failed"):
             self.launched = None
             self.notify(state, severity="error", timeout=10)
-
-
-class NewRunScreen(ModalScreen[actions.Launch | None]):
-    """Start a run: competition, policy, sandbox, turn cap."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def compose(self) -> ComposeResult:
-        from tasks.mle_lite.registry import list_competitions
-
-        try:
-            tasks = sorted(c.id for c in list_competitions())
-        except Exception:  # noqa: BLE001 - a broken competition folder must not close the form
-            tasks = []
-        with Vertical(id="form"):
-            yield Label("Start a run")
-            yield Select([(t, t) for t in tasks], prompt="competition", id="task")
-            yield Select([(p, p) for p in ("heuristic", "llm")], value="heuristic", allow_blank=False, id="policy")
-            yield Select([(s, s) for s in ("auto", "docker", "local", "unsafe-local")], value="auto",
-                         allow_blank=False, id="sandbox")
-            yield Input(placeholder="max turns (blank: the scaffold's)", id="max-turns", type="integer")
-            with Horizontal():
-                yield Button("Start", variant="primary", id="start")
-                yield Button("Cancel", id="cancel")
-
-    @on(Button.Pressed, "#start")
-    def start(self) -> None:
-        """Launch the run and close the form."""
-        task = self.query_one("#task", Select).value
-        if task is Select.BLANK or not task:
-            self.notify("pick a competition", severity="error")
-            return
-        turns = self.query_one("#max-turns", Input).value.strip()
-        try:
-            launch = actions.start_run(str(task), str(self.query_one("#policy", Select).value),
-                                       str(self.query_one("#sandbox", Select).value), int(turns) if turns else None)
-        except (UserError, OSError) as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.dismiss(launch)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close the form."""
-        self.dismiss(None)
