@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import signal
 import threading
 import time
 from pathlib import Path
@@ -33,9 +34,10 @@ from agent.sandbox.base import (
     thread_env,
 )
 from agent.sandbox.engine import client as engine_client
-from agent.sandbox.image import image_tag
+from agent.sandbox.image import TRAINER_MOUNTS, image_tag
+from agent.sandbox.jobs import JOB_SHELL, Jobs
 from agent.sandbox.quota import DiskWatch
-from agent.sandbox.reaper import LABEL, OWNER_PID, is_mine, owner_labels, owner_state
+from agent.sandbox.reaper import LABEL, OWNER_PID, OWNER_STATE, is_mine, owner_labels, owner_state, write_owner
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +46,28 @@ WORKSPACE = "/workspace"
 
 # Runs every command: stderr joined to stdout (one pipe keeps the order), a new session (its id
 # saved so a timeout can kill the tree), then kill every process the command left behind (all but
-# pid 1, the keeper $3 and this shell: stopped first, so none can fork meanwhile), then one marker line
+# pid 1, the keeper $3, the sessions of live jobs $4 ("sid:start ...", the start time checked so a
+# recycled pid is no job) and this shell: stopped first, so none can fork meanwhile), then one marker line
 # with the exit code and the cgroup's OOM-kill and pids-limit counters before and after. Only shell
 # builtins besides setsid and bash, to stay fast.
 _WRAP = r"""
 exec 2>&1
-t=$1; keep=$3; f=/tmp/.evoforge-$t
+t=$1; keep=$3; spare=" ${4:-} "; f=/tmp/.evoforge-$t
+job() {   # whether process $1 is in the session of a live job ("sid:start" listed in $4, start checked)
+  [ "$spare" = "  " ] && return 1
+  read -r l < "/proc/$1/stat" 2>/dev/null || return 1
+  set -- ${l##*) }
+  case "$spare" in *" $4:"*) ;; *) return 1 ;; esac
+  s=$4; read -r l < "/proc/$s/stat" 2>/dev/null || return 1
+  set -- ${l##*) }
+  case "$spare" in *" $s:${20} "*) return 0 ;; esac
+  return 1
+}
 sweep() {
   for r in 1 2 3 4 5 6 7 8; do
-    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -STOP "$p" 2>/dev/null ;; esac; done
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) job "$p" || kill -STOP "$p" 2>/dev/null ;; esac; done
     left=0
-    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -KILL "$p" 2>/dev/null && left=1 ;; esac; done
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) job "$p" || { kill -KILL "$p" 2>/dev/null && left=1; } ;; esac; done
     [ $left = 0 ] && return
   done
 }
@@ -105,6 +118,36 @@ for _ in range(50):
 """
 
 
+# Starts a job (agent.sandbox.jobs): a session of its own whose leader announces its pid in /tmp, then becomes the
+# job shell (agent.sandbox.jobs.JOB_SHELL: log, deadline). Arguments: token, job shell, log, seconds, argv.
+_JOB = r"""
+t=$1; js=$2; shift 2
+exec setsid -w bash -c 'echo $$ > "/tmp/.evoforge-job-$0"; exec bash -c "$1" evoforge-job "${@:2}"' "$t" "$js" "$@"
+"""
+# Prints "<sid> <start time>" of the job announced under token $0 (waits briefly for it).
+_JOB_FIND = r"""
+for i in $(seq 100); do [ -s "/tmp/.evoforge-job-$0" ] && break; sleep 0.05; done
+read -r s < "/tmp/.evoforge-job-$0" || exit 1
+rm -f "/tmp/.evoforge-job-$0"
+st=""; if read -r l < "/proc/$s/stat"; then set -- ${l##*) }; st=${20}; fi
+echo "$s $st"
+"""
+# Acts on job process $0 only while it is the one that started at $1 ("": unchecked), so a recycled pid is left
+# alone: $2 = alive (exit 0 when it runs) | term (SIGTERM to it) | kill (its whole session: the _KILL script, $3).
+_JOB_ACT = r"""
+p=$0; want=$1; act=$2
+read -r l < "/proc/$p/stat" 2>/dev/null || exit 3
+set -- ${l##*) } "$3"
+[ "$1" = Z ] && exit 3
+[ -z "$want" ] || [ "${20}" = "$want" ] || exit 3
+case $act in
+  alive) exit 0 ;;
+  term) kill -s TERM "$p" ;;
+  kill) exec python3 -c "${@: -1}" "$p" ;;
+esac
+"""
+
+
 def container_name(name: str) -> str:
     """A valid container name for a sandbox name (evoforge-<name>, odd characters replaced)."""
     clean = re.sub(r"[^a-zA-Z0-9_.-]", "-", name)[:200]
@@ -132,15 +175,19 @@ class DockerSandbox:
         name: str | None = None,
         gpus: bool | None = None,
         image: str | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.workspace, self.public = check_dirs(workspace, public)
         self.limits = limits or Limits()
-        self.image = image or image_tag()
         self.name = container_name(name) if name else container_name(secrets.token_hex(6))
         self.gpus = self.limits.gpus if gpus is None else gpus
+        self.jobs = Jobs(self, self.kind, state_dir, self.limits.jobs)
+        self.state_dir = self.jobs.dir.parent
+        self.id = ""
         try:
             self.client = engine_client()
             self.api = self.client.api
+            self.image = image or self._pick_image()
             self.container = self._attach() or self._create()
             self.keeper = self._keeper_pid()
         except ImageNotFound as exc:
@@ -148,10 +195,30 @@ class DockerSandbox:
         except DockerException as exc:
             raise SandboxError(f"cannot start the docker sandbox: {exc}") from exc
         self.id = self.container.id
+        write_owner(self.state_dir)
+        self.jobs.reattach()
+
+    def _pick_image(self) -> str:
+        """The GPU variant where GPUs are passed through and it is built (scripts/build-sandbox-image.sh --gpu),
+        else the CPU image."""
+        if self.gpus and host_has_nvidia_gpu():
+            try:
+                self.client.images.get(image_tag(gpu=True))
+                return image_tag(gpu=True)
+            except ImageNotFound:
+                log.warning("GPUs are passed through but the GPU image %s is not built (scripts/build-sandbox-image.sh "
+                            "--gpu); using the CPU image, whose torch cannot use them", image_tag(gpu=True))
+        return image_tag()
 
     # -- container life cycle -------------------------------------------------------------------
+    def _volumes(self) -> dict[str, dict[str, str]]:
+        """The host folders mounted: public data (ro), workspace (rw), the bundled trainer (ro)."""
+        vols = {str(self.public): {"bind": DATA, "mode": "ro"}, str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}}
+        vols.update({str(src): {"bind": dst, "mode": "ro"} for src, dst in TRAINER_MOUNTS.items() if src.is_dir()})
+        return vols
+
     def _mounts_match(self, attrs: dict) -> bool:
-        want = {WORKSPACE: (str(self.workspace), True), DATA: (str(self.public), False)}
+        want = {v["bind"]: (src, v["mode"] == "rw") for src, v in self._volumes().items()}
         have = {m.get("Destination"): (m.get("Source"), bool(m.get("RW"))) for m in attrs.get("Mounts", [])}
         return have == want
 
@@ -162,15 +229,19 @@ class DockerSandbox:
         except NotFound:
             return None
         labels = c.labels or {}
-        if not is_mine(labels):
+        adopt = False
+        if not is_mine(labels, self.state_dir):
             owner = owner_state(labels)
             if owner in ("alive", "other-host"):
                 raise SandboxError(f"sandbox container {self.name} belongs to process {labels.get(OWNER_PID)} "
                                    f"({'still running' if owner == 'alive' else 'on another host'}); stop that run, "
                                    "or remove the container with `evoforge sandbox prune --all`")
-            log.info("replacing sandbox container %s of a process that is gone", self.name)
-            c.remove(force=True)
-            return None
+            adopt = c.status == "running" and labels.get(OWNER_STATE) == str(self.state_dir) and any(
+                r.handle.get("container") == c.id for r in self.jobs.records() if r.running)
+            if not adopt:
+                log.info("replacing sandbox container %s of a process that is gone", self.name)
+                c.remove(force=True)
+                return None
         if c.attrs.get("Config", {}).get("Image") != self.image or not self._mounts_match(c.attrs):
             log.warning("removing stale sandbox container %s (different image or folders)", self.name)
             c.remove(force=True)
@@ -178,7 +249,14 @@ class DockerSandbox:
         if c.status != "running":
             c.start()
             c.reload()
-        log.info("re-attached to sandbox container %s", self.name)
+        if adopt:     # a resumed run: keep the container for its live jobs, end what its killed owner left running
+            self.container, self.id = c, c.id
+            write_owner(self.state_dir)
+            self.container.exec_run(["bash", "-c", _WRAP, "evoforge", secrets.token_hex(8), "true",
+                                     str(self._keeper_pid()), self._spared()])
+            log.info("re-attached to sandbox container %s and its running jobs", self.name)
+        else:
+            log.info("re-attached to sandbox container %s", self.name)
         return c
 
     def _keeper_pid(self) -> int:
@@ -209,12 +287,11 @@ class DockerSandbox:
             network_mode="none", mem_limit=mem, memswap_limit=mem,
             nano_cpus=int(min(float(lim.cpus), float(ncpu)) * 1e9), pids_limit=int(lim.pids),
             read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={int(lim.tmp_mb)}m,mode=1777"},
-            shm_size=f"{int(lim.tmp_mb)}m",
-            volumes={str(self.public): {"bind": DATA, "mode": "ro"},
-                     str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}},
+            shm_size=f"{int(lim.tmp_mb)}m", volumes=self._volumes(),
             working_dir=WORKSPACE, user=f"{os.getuid()}:{os.getgid()}", environment=env,
             cap_drop=["ALL"], security_opt=["no-new-privileges"], ipc_mode="private",
-            labels={LABEL: self.image, **owner_labels()}, device_requests=device_requests,
+            labels={LABEL: self.image, OWNER_STATE: str(self.state_dir), **owner_labels()},
+            device_requests=device_requests,
         )
 
     # -- commands -------------------------------------------------------------------------------
@@ -225,8 +302,8 @@ class DockerSandbox:
         buf = OutputBuffer(self.limits.output_limit_bytes + 256)
         t0 = time.monotonic()
         try:
-            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command, str(self.keeper)],
-                                      workdir=WORKSPACE, stdout=True, stderr=True)
+            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command, str(self.keeper),
+                                                self._spared()], workdir=WORKSPACE, stdout=True, stderr=True)
             stream = self.api.exec_start(ex["Id"], stream=True, demux=False)
         except NotFound as exc:
             raise SandboxError(f"sandbox container {self.name} is gone; start a new attempt") from exc
@@ -318,14 +395,65 @@ class DockerSandbox:
         r.output = f"[{note}]\n" + r.output
         return r
 
+    # -- jobs (agent.sandbox.jobs): sessions of their own in this container, spared by every command's sweep ------
+    def _spared(self) -> str:
+        """The sessions the sweep after a command leaves alone: "sid:start" of this container's running jobs."""
+        return " ".join(f"{r.handle['sid']}:{r.handle.get('sid_start', '')}" for r in self.jobs.records()
+                        if r.running and r.handle.get("container") == self.id and r.handle.get("sid"))
+
+    def job_start(self, job_id: str, argv: list[str], log: str, max_s: float) -> dict:
+        """Start argv detached in the container (docker exec), in a session of its own; its sid and start time."""
+        token = secrets.token_hex(8)
+        ex = self.api.exec_create(self.id, ["bash", "-c", _JOB, "evoforge-job", token, JOB_SHELL, log,
+                                            str(int(max_s)), *argv], workdir=WORKSPACE, stdout=False, stderr=False)
+        self.api.exec_start(ex["Id"], detach=True)
+        found = self.container.exec_run(["bash", "-c", _JOB_FIND, token])
+        parts = found.output.decode(errors="replace").split()
+        if found.exit_code != 0 or not parts or not parts[0].isdigit():
+            raise SandboxError(f"the job {job_id} did not start in {self.name}")
+        return {"container": self.id, "exec": ex["Id"], "sid": int(parts[0]),
+                "sid_start": parts[1] if len(parts) > 1 else ""}
+
+    def _job_act(self, handle: dict, act: str) -> int:
+        r = self.container.exec_run(["bash", "-c", _JOB_ACT, str(handle["sid"]), str(handle.get("sid_start", "")),
+                                     act, _KILL])
+        return r.exit_code
+
+    def job_poll(self, handle: dict) -> tuple[bool, int | None]:
+        """(running, exit code): from the exec instance, else (the engine forgot it) from the job's process."""
+        if handle.get("container") != self.id:
+            return False, None
+        try:
+            info = self.api.exec_inspect(handle["exec"])
+            if not info.get("Running"):
+                return False, info.get("ExitCode")
+        except (NotFound, APIError):
+            return self._job_act(handle, "alive") == 0, None
+        return True, None
+
+    def job_signal(self, handle: dict, sig: int) -> None:
+        """SIGTERM to the job's main process (the `timeout` that forwards it to the trainer)."""
+        if handle.get("container") == self.id and sig == signal.SIGTERM:
+            self._job_act(handle, "term")
+
+    def job_kill(self, handle: dict) -> None:
+        """Kill the job's session and everything under it."""
+        if handle.get("container") == self.id:
+            self._job_act(handle, "kill")
+
     def close(self) -> None:
-        """Stop and remove the container (the workspace on the host stays)."""
+        """Kill the jobs, stop and remove the container (the workspace on the host stays)."""
+        try:
+            self.jobs.end_all("the attempt ended: its sandbox was closed")
+        except DockerException as exc:
+            log.warning("could not end the jobs of %s: %s", self.name, exc)
         try:
             self.container.remove(force=True)
         except NotFound:
             pass
         except DockerException as exc:
             log.warning("could not remove sandbox container %s: %s", self.name, exc)
+        self.jobs.close()
 
     def __enter__(self) -> DockerSandbox:
         return self
