@@ -7,12 +7,15 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.sandbox.limits import check_spec
 from common import paths
 from common.errors import UserError
 from common.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from agent.recipes import Recipes
 
 REQUIRED_PHASES = ("start", "nudge", "compact", "reflect")
 
@@ -58,6 +61,7 @@ class Scaffold:
     policy: Policy
     tools: dict[str, ToolSpec] = field(default_factory=dict)
     commit: str = ""
+    recipes: Recipes | None = None     # the heuristic engineer's recipe books (recipes/*.yaml)
 
     def render(self, name: str, **values: Any) -> str:
         """Fill a prompt ('system' or a phase name) with $placeholders from values."""
@@ -169,7 +173,7 @@ def scaffold_commit(root: Path) -> str:
 
 
 def load_scaffold(root: Path | None = None, known_tools: set[str] | None = None) -> Scaffold:
-    """Read scaffold/ (system.md, phases/*.md, policy.yaml, tools.yaml) and validate it."""
+    """Read scaffold/ (system.md, phases/*.md, policy.yaml, tools.yaml, recipes/*.yaml) and validate it."""
     root = Path(root or paths.scaffold_dir())
     if not root.is_dir():
         raise UserError(f"scaffold folder not found: {root} (set EVOFORGE_SCAFFOLD or restore scaffold/)")
@@ -182,4 +186,7 @@ def load_scaffold(root: Path | None = None, known_tools: set[str] | None = None)
             raise UserError(f"scaffold file missing: {root / 'phases' / (name + '.md')}")
     policy = load_policy(root / "policy.yaml")
     tools = load_tools(root / "tools.yaml", policy, known_tools)
-    return Scaffold(root, system_path.read_text(), phases, policy, tools, scaffold_commit(root))
+    from agent.recipes import load_recipes  # imported here: agent.recipes reads this module's YAML helper
+
+    recipes = load_recipes(root / "recipes")
+    return Scaffold(root, system_path.read_text(), phases, policy, tools, scaffold_commit(root), recipes)

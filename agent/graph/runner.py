@@ -47,7 +47,7 @@ def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaF
     if spec.policy == "heuristic":
         from agent.graph.policies import HeuristicPolicy
 
-        return HeuristicPolicy(task), None
+        return HeuristicPolicy(task, scaffold, spec.budgets), None
     if spec.policy == "replay":
         from agent.graph.policies import ReplayPolicy
 

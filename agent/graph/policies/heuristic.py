@@ -1,93 +1,235 @@
-"""The heuristic policy: a no-LLM engineer that drives the same graph and tools by rules.
+"""The heuristic policy: a no-model engineer that drives the same graph and tools by rules.
 
-Look at the data, write a generic scikit-learn solution from the competition's submission spec,
-run it, validate, fall back to the sample submission when something fails, submit.
+It looks at the data, writes the recipe engine and the modality's recipe book (scaffold/recipes/) into the
+workspace, then iterates until its budget: draft (the first recipe) -> debug (a recipe killed for time or
+memory is retried on half the rows; when the draft fails the simple fallback recipe secures a candidate)
+-> improve (the next recipes, then a blend of the best when CV says it helps). Every candidate is kept with
+its own CV score (candidates.json); the best by CV is submission.csv, which is validated and submitted.
+When even the engine cannot run, the sample submission is copied and submitted.
+
+Every decision is read from the message history (the tool calls and their results), never from state
+kept in this object, so a resumed run continues where it stopped. A call cut by a kill is issued again.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
-from agent.graph.policies.heuristic_script import FALLBACK, SCRIPT
+from agent.graph.policies.heuristic_files import ENTRY, FALLBACK, workspace_files
 from agent.graph.stops import PolicyStop
 from agent.llm.types import AssistantTurn, ToolCall
 
+INTERRUPTED = "error: this call was interrupted"
+TAG = re.compile(r"^(PLAN|CANDIDATE|FAILED|SKIPPED|NO_GAIN|BEST) (\{.*\})\s*$", re.M)
+FINISH_TURNS = 5          # select, validate, submit, and the fallback's write + run if those fail
+PEEK = ('cd "$DATA_DIR" && find . -maxdepth 2 -type d | head -20 && '
+        'for f in $(find . -maxdepth 2 -name "*.csv" | head -8); do '
+        'echo "== $f ($(wc -l < "$f") lines)"; head -c 600 "$f" | head -n 3; done')
 
-def _last_call_and_result(messages: list[dict]) -> tuple[dict | None, str]:
-    """The last assistant tool call (name, args) and the text of its result."""
-    for i in range(len(messages) - 1, -1, -1):
-        m = messages[i]
-        if m.get("role") == "assistant" and m.get("tool_calls"):
-            call = m["tool_calls"][0]
-            result = ""
-            for r in messages[i + 1 :]:
-                if r.get("role") == "tool" and r.get("tool_call_id") == call["id"]:
-                    result = str(r.get("content") or "")
+
+@dataclass
+class Step:
+    """One tool call of the history and its result (None while it has none)."""
+
+    turn: int
+    id: str
+    name: str
+    args: dict
+    result: str | None
+
+    @property
+    def interrupted(self) -> bool:
+        """The call was cut by a kill of the agent's process (its effects are unknown)."""
+        return (self.result or "").startswith(INTERRUPTED)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code a command reported, if any."""
+        m = re.search(r"\[exit code (-?\d+)\]\s*$", self.result or "")
+        return int(m.group(1)) if m else None
+
+    def tag(self, name: str) -> dict | None:
+        """The payload of the last engine line with this tag (PLAN, CANDIDATE, ...), if any."""
+        found = [json.loads(m.group(2)) for m in TAG.finditer(self.result or "") if m.group(1) == name]
+        return found[-1] if found else None
+
+    @property
+    def engine(self) -> list[str]:
+        """The engine command line of a run_python call of engine.py ([] for other calls)."""
+        if self.name != "run_python" or self.args.get("path") != ENTRY:
+            return []
+        return [str(a) for a in self.args.get("args", [])]
+
+
+def history(messages: list[dict]) -> list[Step]:
+    """Every tool call in the history, in order, with its result."""
+    results = {m.get("tool_call_id"): str(m.get("content") or "") for m in messages if m.get("role") == "tool"}
+    steps, turn = [], 0
+    for m in messages:
+        if m.get("role") != "assistant" or not m.get("tool_calls"):
+            continue
+        turn += 1
+        for c in m["tool_calls"]:
             try:
-                args = json.loads(call["function"].get("arguments") or "{}")
+                args = json.loads(c["function"].get("arguments") or "{}")
             except json.JSONDecodeError:
                 args = {}
-            return {"name": call["function"]["name"], "args": args}, result
-    return None, ""
-
-
-def _exit_code(result: str) -> int | None:
-    m = re.search(r"\[exit code (-?\d+)\]\s*$", result)
-    return int(m.group(1)) if m else None
+            steps.append(Step(turn, c["id"], c["function"]["name"], args if isinstance(args, dict) else {},
+                              results.get(c["id"])))
+    return steps
 
 
 class HeuristicPolicy:
-    """Rule-based decisions from the history alone (so a resumed run picks up where it was)."""
+    """Rule-based decisions from the history alone, driven by the scaffold's recipe book for the modality."""
 
     name = "heuristic"
 
-    def __init__(self, task) -> None:
-        self.task = task
-        spec = task.config.submission
-        self.spec = {
-            "id_column": spec.id_column,
-            "columns": [{"name": c.name, "kind": c.kind} for c in spec.columns],
-            "sample_submission": task.config.sample_submission,
-        }
+    def __init__(self, task, scaffold=None, budgets=None) -> None:
+        if scaffold is None:
+            from agent.scaffold import load_scaffold
 
-    def _turn(self, n: int, why: str, name: str, args: dict) -> AssistantTurn:
-        call = ToolCall(f"h{n}-{name}", name, json.dumps(args), args)
-        return AssistantTurn(thinking=why, tool_calls=[call], finish_reason="tool_calls", model=self.name)
+            scaffold = load_scaffold()
+        self.task = task
+        self.book = scaffold.recipes.for_modality(task.config.modality).data
+        self.files = workspace_files(task, self.book)
+        self.max_turns = scaffold.policy.max_turns
+        self.budget_s = float(self.book["budget_s"])
+        if budgets is not None:
+            if budgets.max_turns:
+                self.max_turns = min(self.max_turns, budgets.max_turns)
+            if budgets.seconds:
+                self.budget_s = min(self.budget_s, float(budgets.seconds))
+
+    # ---- turns -------------------------------------------------------------------------------------------
+    def _turn(self, n: int, why: str, *calls: tuple[str, dict]) -> AssistantTurn:
+        made = [ToolCall(f"h{n}-{i}-{name}", name, json.dumps(args), args) for i, (name, args) in enumerate(calls)]
+        return AssistantTurn(thinking=why, tool_calls=made, finish_reason="tool_calls", model=self.name)
+
+    def _engine(self, n: int, why: str, args: list[str], limit: float | None = None) -> AssistantTurn:
+        call: dict = {"path": ENTRY, "args": args}
+        if limit is not None:
+            call["timeout_s"] = round(limit, 1)
+        return self._turn(n, why, ("run_python", call))
 
     def __call__(self, state: dict) -> AssistantTurn:
-        """The next action, decided from the last tool call and its result."""
+        """The next action, decided from the history and the budget left."""
         n = state.get("turns", 0) + 1
-        last, result = _last_call_and_result(state["messages"])
-        data = "$DATA_DIR"
-        if last is None:
-            return self._turn(n, "Start by listing the public data.", "list_files", {"path": "/data", "max_depth": 2})
-        name, args = last["name"], last["args"]
-        if name == "list_files":
-            cmd = f'for f in {data}/*.csv; do echo "== $f ($(wc -l < "$f") lines)"; head -c 800 "$f" | head -n 4; done'
-            return self._turn(n, "Look at the CSV headers and a few rows.", "bash", {"command": cmd})
-        if name == "bash":
-            script = SCRIPT.replace("__SPEC__", json.dumps(self.spec))
-            return self._turn(n, "Write a generic scikit-learn solution for this submission format.", "write_file",
-                              {"path": "solution.py", "content": script})
-        if name == "write_file":
-            return self._turn(n, "Run the script.", "run_python", {"path": args.get("path", "solution.py")})
-        if name == "run_python":
-            if _exit_code(result) == 0:
-                return self._turn(n, "The script ran; validate the submission.", "validate_submission", {})
-            if args.get("path") != "fallback.py":
-                return self._fallback(n, "The script failed; fall back to the sample submission.")
-            return self._turn(n, "Even the fallback failed; submit whatever exists.", "submit", {})
-        if name == "validate_submission":
-            if result.startswith("valid"):
-                return self._turn(n, "Valid; submit it.", "submit", {})
-            if "fallback" not in json.dumps(state["messages"][-6:]):
-                return self._fallback(n, f"Invalid submission ({result[:200]}); fall back to the sample submission.")
-            return self._turn(n, "Still invalid; submit anyway so it is graded.", "submit", {})
-        if name == "submit":
+        steps = history(state["messages"])
+        if not steps:
+            return self._turn(n, "Start by listing the public data.", ("list_files", {"path": "/data", "max_depth": 2}))
+        last_turn = [s for s in steps if s.turn == steps[-1].turn]
+        cut = [s for s in last_turn if s.interrupted]
+        if cut:   # the process was killed while these ran: their effects are unknown, so do them again
+            return self._turn(n, "The last call was interrupted by a restart; run it again.",
+                              *[(s.name, s.args) for s in cut])
+        last = steps[-1]
+        if last.name == "submit":
             raise PolicyStop("submitted")
-        return self._turn(n, "Check the submission.", "validate_submission", {})
+        if last.name == "list_files":
+            return self._turn(n, "Look at the folders and the CSV headers.", ("bash", {"command": PEEK}))
+        if last.name == "bash":
+            return self._turn(n, f"Write the recipe engine and the {self.task.config.modality} recipe book "
+                                 f"({len(self.book['recipes'])} recipes, {self.book['cv']['folds']}-fold CV).",
+                              *[("write_file", {"path": p, "content": c}) for p, c in self.files.items()])
+        if last.name == "write_file" and last.args.get("path") == "fallback.py":
+            return self._turn(n, "Run the fallback.", ("run_python", {"path": "fallback.py"}))
+        if last.name == "write_file":
+            if any((s.result or "").startswith("error") for s in last_turn):
+                return self._fallback(n, "Writing the engine failed; fall back to the sample submission.")
+            return self._engine(n, "Inspect the data: layout, task, and which recipes apply.", ["inspect"], 300)
+        if last.name == "validate_submission":
+            if (last.result or "").startswith("valid"):
+                return self._turn(n, "The best candidate is a valid submission; submit it.", ("submit", {}))
+            if not any(s.args.get("path") == "fallback.py" for s in steps):
+                return self._fallback(n, f"Invalid submission ({(last.result or '')[:200]}); fall back to the "
+                                         "sample submission.")
+            return self._turn(n, "Still invalid; submit anyway so that it is graded.", ("submit", {}))
+        if last.name == "run_python" and last.args.get("path") == "fallback.py":
+            return self._turn(n, "Validate the fallback submission.", ("validate_submission", {}))
+        if last.engine[:1] == ["select"]:
+            if last.exit_code == 0 and last.tag("BEST"):
+                best = last.tag("BEST")
+                return self._turn(n, f"The best candidate by CV is {best['name']} ({best['cv']:.5f}); validate it.",
+                                  ("validate_submission", {}))
+            return self._fallback(n, "No candidate was kept; fall back to the sample submission.")
+        return self._iterate(n, state, steps)
+
+    # ---- the search: draft, debug, improve, then select -------------------------------------------------
+    def _iterate(self, n: int, state: dict, steps: list[Step]) -> AssistantTurn:
+        inspects = [i for i, s in enumerate(steps) if s.engine[:1] == ["inspect"]]
+        plan = steps[inspects[-1]].tag("PLAN") if inspects else None
+        if plan is None:
+            if inspects and steps[inspects[-1]].exit_code not in (None, 0) or len(inspects) >= 2:
+                return self._fallback(n, "The engine could not read the data; fall back to the sample submission.")
+            return self._engine(n, "Inspect the data again (the plan is not in the history).", ["inspect"], 300)
+        runs = [s for s in steps[inspects[-1] + 1:] if s.engine[:1] == ["run"]]
+        outcome = {name: "candidate" for name in plan["done"]}
+        for s in runs:
+            outcome[s.engine[1]] = self._outcome(s)
+        ok = [name for name, o in outcome.items() if o == "candidate"]
+        left_s = self.budget_s - state.get("elapsed_s", 0.0) - self.book["reserve_s"]
+        left_turns = self.max_turns - state.get("turns", 0)
+        room = left_turns > FINISH_TURNS
+        last = runs[-1] if runs else None
+        if room and last is not None and outcome[last.engine[1]] == "killed" and "--scale" not in last.engine:
+            limit = self._limit(last.engine[1], left_s)
+            if limit is not None:
+                return self._engine(n, f"{last.engine[1]} was killed (time or memory); retry it on half the rows.",
+                                    ["run", last.engine[1], "--time-limit", f"{limit:.0f}", "--scale", "0.5"],
+                                    self._timeout(limit, left_s))
+        fallback = plan["fallback"]
+        if room and not ok and fallback not in outcome and (runs or not plan["recipes"]):
+            limit = max(self.book["min_recipe_s"], min(left_s, 120.0))
+            why = f"The draft failed ({runs[-1].engine[1]})" if runs else "No recipe applies to this data"
+            return self._engine(n, f"{why}; secure a candidate with the simple fallback recipe {fallback}.",
+                                ["run", fallback, "--time-limit", f"{limit:.0f}"], self._timeout(limit, left_s))
+        todo = [r for r in plan["recipes"] if r not in outcome]
+        if room and todo:
+            limit = self._limit(todo[0], left_s)
+            if limit is not None:
+                stage = "Draft" if not outcome else "Improve"
+                why = f"{stage}: cross-validate recipe {todo[0]} ({len(todo) - 1} more after it"
+                why += f"; best so far: {self._best(runs, plan)})." if ok else ")."
+                return self._engine(n, why, ["run", todo[0], "--time-limit", f"{limit:.0f}"],
+                                    self._timeout(limit, left_s))
+        blended = any(s.engine[:1] == ["ensemble"] for s in steps[inspects[-1] + 1:])
+        kept = [name for name in ok if name != fallback]
+        if self.book["ensemble"]["enabled"] and len(kept) >= 2 and not blended and left_turns > FINISH_TURNS - 1 \
+                and left_s + self.book["reserve_s"] > 30:
+            return self._engine(n, f"Blend the best of {len(kept)} candidates if CV says it helps.",
+                                ["ensemble"], min(600.0, max(60.0, left_s + self.book["reserve_s"])))
+        return self._engine(n, "Out of recipes or budget: make the best candidate by CV the submission.",
+                            ["select"], 120)
+
+    @staticmethod
+    def _outcome(step: Step) -> str:
+        if step.tag("CANDIDATE"):
+            return "candidate"
+        if step.tag("SKIPPED"):
+            return "skipped"
+        if re.search(r"\[command (timed out|killed)", step.result or ""):
+            return "killed"       # by its time limit or for memory: worth a retry on fewer rows
+        return "failed"
+
+    @staticmethod
+    def _best(runs: list[Step], plan: dict) -> str:
+        scores = [(s.tag("CANDIDATE")["best"], s.tag("CANDIDATE")["best_cv"]) for s in runs if s.tag("CANDIDATE")]
+        if scores:
+            return f"{scores[-1][0]} {scores[-1][1]:.5f}"
+        return ", ".join(f"{k} {v:.5f}" for k, v in plan["done"].items()) or "none"
+
+    def _limit(self, name: str, left_s: float) -> float | None:
+        """This recipe's time: its share of the budget, within what is left; None when too little is left."""
+        share = next((r["time_share"] for r in self.book["recipes"] if r["name"] == name), 0.2)
+        limit = min(share * self.budget_s, left_s)
+        return limit if limit >= self.book["min_recipe_s"] else None
+
+    def _timeout(self, limit: float, left_s: float) -> float:
+        """The tool's timeout: the recipe's limit plus room for its last fold, within the budget's reserve."""
+        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self.book["reserve_s"]))
 
     def _fallback(self, n: int, why: str) -> AssistantTurn:
-        script = FALLBACK.replace("__SAMPLE__", self.spec["sample_submission"])
-        return self._turn(n, why, "write_file", {"path": "fallback.py", "content": script})
+        script = FALLBACK.replace("__SAMPLE__", self.task.config.sample_submission)
+        return self._turn(n, why, ("write_file", {"path": "fallback.py", "content": script}))
