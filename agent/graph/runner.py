@@ -88,7 +88,8 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
              sink: Sink | None) -> tuple[RunContext, Any]:
     """The nodes' context, with the sandbox opened over the run's workspace (with the limits the run recorded)."""
     limits = resolve_limits(spec.sandbox_limits or scaffold.policy.sandbox, store.workspace)
-    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits)
+    sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits,
+                           state_dir=store.sandbox_state)
     mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            submission_dest=store.submission_path, memory_path=mem)
@@ -187,6 +188,7 @@ def resume_run(ref: str, *, sink: Sink | None = None, on_delta: DeltaFn | None =
 def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
     """Run the graph to its end from `inputs` (a new run) or from the last checkpoint (inputs None)."""
     store = ctx.store
+    interrupted = False
     try:
         conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
         with closing(conn):
@@ -206,6 +208,7 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
                                   events_dropped_on_resume=dropped, **_owner())
             graph.invoke(inputs, config, durability="sync")
     except KeyboardInterrupt:
+        interrupted = True               # its training jobs keep running, for `evoforge resume` to re-attach
         _mark(store, status="interrupted")
         raise
     except BaseException as exc:
@@ -213,7 +216,7 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
         raise
     finally:
         try:
-            sandbox.close()
+            sandbox.close(keep_jobs=interrupted)
         except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
             pass
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def open_sandbox(kind: str, workspace: Path, public: Path, name: str | None = None, limits=None):
+def open_sandbox(kind: str, workspace: Path, public: Path, name: str | None = None, limits=None,
+                 state_dir: Path | None = None):
     """make_sandbox(kind, …) with the run's resolved limits (agent.sandbox.Limits; None = the defaults).
 
     SandboxError (no engine, no image, no bwrap) is a UserError, so the CLI prints it as one line.
     """
     from agent.sandbox import make_sandbox
 
-    return make_sandbox(kind, workspace=workspace, public=public, limits=limits, name=name)
+    return make_sandbox(kind, workspace=workspace, public=public, limits=limits, name=name, state_dir=state_dir)

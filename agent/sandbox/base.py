@@ -64,8 +64,8 @@ class Sandbox(Protocol):
         """Run `bash -c command` in the workspace and return what happened."""
         ...
 
-    def close(self) -> None:
-        """Release the sandbox (stop its container / kill leftover processes and every job)."""
+    def close(self, keep_jobs: bool = False) -> None:
+        """Release the sandbox (stop its container / kill leftover processes and, unless keep_jobs, every job)."""
         ...
 
 

@@ -37,7 +37,15 @@ from agent.sandbox.engine import client as engine_client
 from agent.sandbox.image import TRAINER_MOUNTS, image_tag
 from agent.sandbox.jobs import JOB_SHELL, Jobs
 from agent.sandbox.quota import DiskWatch
-from agent.sandbox.reaper import LABEL, OWNER_PID, OWNER_STATE, is_mine, owner_labels, owner_state, write_owner
+from agent.sandbox.reaper import (
+    LABEL,
+    OWNER_PID,
+    OWNER_STATE,
+    is_mine,
+    owner_labels,
+    owner_state,
+    write_owner,
+)
 
 log = logging.getLogger(__name__)
 
@@ -441,8 +449,12 @@ class DockerSandbox:
         if handle.get("container") == self.id:
             self._job_act(handle, "kill")
 
-    def close(self) -> None:
-        """Kill the jobs, stop and remove the container (the workspace on the host stays)."""
+    def close(self, keep_jobs: bool = False) -> None:
+        """Kill the jobs, stop and remove the container (the workspace on the host stays); with keep_jobs (an
+        interrupted attempt) a container with running jobs is left for the resumed attempt to re-attach."""
+        if keep_jobs and self.jobs.running():
+            self.jobs.close()
+            return
         try:
             self.jobs.end_all("the attempt ended: its sandbox was closed")
         except DockerException as exc:

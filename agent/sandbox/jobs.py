@@ -29,9 +29,9 @@ from typing import Any, Protocol
 
 from agent.sandbox.base import SandboxError
 
-# The job's command inside the sandbox: output to the log (opened in there, as the sandbox's user), the deadline by
-# `timeout` (TERM, then KILL 30 s later). Arguments: log, seconds, argv.
-JOB_SHELL = 'exec >>"$1" 2>&1 </dev/null; exec timeout -s TERM -k 30 "$2" "${@:3}"'
+# The job's command inside the sandbox: output to the log (its folder made and the file opened in there, as the
+# sandbox's user), the deadline by `timeout` (TERM, then KILL 30 s later). Arguments: log, seconds, argv.
+JOB_SHELL = 'mkdir -p -- "$(dirname -- "$1")"; exec >>"$1" 2>&1 </dev/null; exec timeout -s TERM -k 30 "$2" "${@:3}"'
 DEADLINE_CODES = (124, 137)     # what `timeout` returns when the deadline stopped the job
 _ID = re.compile(r"^job-\d+$")
 
@@ -255,3 +255,4 @@ def children(pid: int) -> list[int]:
         except (OSError, ValueError):
             pass
     return out
+
