@@ -266,8 +266,9 @@ def finish(ctx: RunContext, state: AgentState) -> dict:
     store = ctx.store
     sub = store.submission_path
     if not sub.exists():
-        candidate = ctx.tool_ctx.workspace / "submission.csv"
-        if take_auto_submission(ctx.tool_ctx.workspace, sub):   # a regular file of the workspace only
+        name = getattr(ctx.task, "submission_name", "submission.csv")
+        candidate = ctx.tool_ctx.workspace / name
+        if take_auto_submission(ctx.tool_ctx.workspace, sub, name):   # a regular file of the workspace only
             em.emit("submission", path=str(sub), source=str(candidate), valid=None, error=None, auto=True)
     if sub.exists():
         report = ctx.task.grade(sub)

@@ -45,9 +45,10 @@ def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaF
                  resuming: bool = False) -> tuple[Policy, str | None]:
     """(policy, model name) for the spec's policy; for llm, the endpoint is checked first (preflight)."""
     if spec.policy == "heuristic":
-        from agent.graph.policies import HeuristicPolicy
+        from agent.graph.policies import HeuristicPolicy, RLRunsHeuristicPolicy
 
-        return HeuristicPolicy(task, scaffold, spec.budgets), None
+        rules = RLRunsHeuristicPolicy if task.family == "rl_runs" else HeuristicPolicy
+        return rules(task, scaffold, spec.budgets), None
     if spec.policy == "replay":
         from agent.graph.policies import ReplayPolicy
 

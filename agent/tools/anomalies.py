@@ -153,8 +153,9 @@ def _entropy(rl: list[dict]) -> list[Anomaly]:
     return []
 
 
-def _experts(recs: list[dict], window: int = 5, share: float = 0.6) -> list[Anomaly]:
-    """A layer whose busiest expert takes more than `share` of the routed tokens, averaged over `window` steps."""
+def _experts(recs: list[dict], window: int = 10, times_uniform: float = 3.0) -> list[Anomaly]:
+    """A layer whose busiest expert takes more than `times_uniform` x its uniform share of the routed tokens,
+    averaged over `window` steps."""
     loads = [(r["step"], r["expert_load"]) for r in recs if isinstance(r.get("expert_load"), list) and r["expert_load"]]
     for i in range(window - 1, len(loads)):
         win = [lo for _, lo in loads[i - window + 1:i + 1]]
@@ -165,6 +166,7 @@ def _experts(recs: list[dict], window: int = 5, share: float = 0.6) -> list[Anom
             except (IndexError, TypeError):
                 return []
             total = sum(means) or 1.0
+            share = min(0.95, times_uniform / len(means))
             if max(means) / total > share:
                 first = next((st for st, lo in loads[i - window + 1:i + 1]
                               if max(lo[layer]) / (sum(lo[layer]) or 1.0) > share), loads[i - window + 1][0])

@@ -55,7 +55,7 @@ TOOLS: dict[str, Tool] = {
         _obj(["config"], config=S, overrides={"type": "array", "items": S}, name=S, max_minutes={"type": "number"},
              resume={"type": "boolean"}),
     ),
-    "training_status": Tool(training.training_status, _obj([], job_id=S), read_only=True),
+    "training_status": Tool(training.training_status, _obj([], job_id=S, wait_s={"type": "number"}), read_only=True),
     "stop_training": Tool(training.stop_training, _obj(["job_id"], job_id=S, grace_s={"type": "number"})),
     "read_memory": Tool(memory_tools.read_memory, _obj([], max_chars=I), read_only=True),
     "append_memory": Tool(memory_tools.append_memory, _obj(["note"], note=S, title=S)),

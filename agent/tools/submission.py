@@ -14,7 +14,7 @@ from agent.tools.base import ToolContext, ToolError, ToolResult, require
 
 
 def _copy(ctx: ToolContext, args: dict, dest: Path) -> confine.Target:
-    given = require(args, "path", str, "submission.csv")
+    given = require(args, "path", str, getattr(ctx.task, "submission_name", "submission.csv"))
     try:
         return confine.copy_out(ctx, given, dest)
     except FileNotFoundError:

@@ -147,11 +147,22 @@ def describe_job(ctx: ToolContext, rec: Any) -> str:
     return "\n".join(lines)
 
 
+MAX_WAIT_S = 600.0
+
+
 def training_status(ctx: ToolContext, args: dict) -> ToolResult:
-    """One job in detail (job_id), or every job of the attempt."""
+    """One job in detail (job_id), or every job of the attempt; wait_s: first wait up to that long for the job to
+    end (polling its state, so a long run is watched without spending a turn every few seconds)."""
     job_id = require(args, "job_id", str, "")
+    wait_s = min(max(0.0, require(args, "wait_s", float, 0.0)), MAX_WAIT_S)
+    if wait_s and not job_id:
+        raise ToolError("wait_s needs a job_id")
     if job_id:
         rec = _job(ctx, job_id)
+        end = time.monotonic() + wait_s
+        while rec.running and time.monotonic() < end:
+            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
+            rec = _job(ctx, job_id)
         return ToolResult(describe_job(ctx, rec), extra={"state": rec.state, "exit_code": rec.exit_code})
     recs = jobs_of(ctx).all()
     if not recs:
