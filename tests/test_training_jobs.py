@@ -183,8 +183,11 @@ def test_anomalies_name_the_fault_and_its_first_step():
     kl = _rl(8, kl_rollout=[0.001] * 5 + [0.9, 1.0, 1.0], reward_mean=[0.5] * 8)
     assert [(a.kind, a.step) for a in anomalies.detect(kl)] == [("kl_spike", 5)]
     skew = [{"step": i, "phase": "sft", "loss": 1.0,
-             "expert_load": [[0.125] * 8, [0.9] + [0.1 / 7] * 7 if i >= 3 else [0.125] * 8]} for i in range(14)]
-    assert [(a.kind, a.step) for a in anomalies.detect(skew)] == [("expert_imbalance", 3)]
+             "expert_load": [[0.125] * 8, [0.9] + [0.1 / 7] * 7 if i >= 8 else [0.125] * 8]} for i in range(30)]
+    assert [(a.kind, a.step) for a in anomalies.detect(skew)] == [("expert_imbalance", 11)]
+    early = [{**r, "expert_load": [[0.125] * 8, [0.9] + [0.1 / 7] * 7 if r["step"] < 8 else [0.125] * 8]}
+             for r in skew]                                     # skewed at initialisation only: not an anomaly
+    assert anomalies.detect(early) == []
     healthy = _rl(10, reward_mean=[0.1 * i for i in range(10)], entropy=[2.0] * 10, grad_norm=[0.3] * 10,
                   kl_rollout=[0.001] * 10, tokens_per_s=[1000.0] * 10)
     assert anomalies.detect(healthy) == []

@@ -153,40 +153,52 @@ def _entropy(rl: list[dict]) -> list[Anomaly]:
     return []
 
 
+def _trailing(flags: list[bool]) -> int | None:
+    """The index where the run of True values that reaches the end begins (None when the last is False)."""
+    if not flags or not flags[-1]:
+        return None
+    i = len(flags) - 1
+    while i > 0 and flags[i - 1]:
+        i -= 1
+    return i
+
+
 def _experts(recs: list[dict], window: int = 10, times_uniform: float = 3.0) -> list[Anomaly]:
     """A layer whose busiest expert takes more than `times_uniform` x its uniform share of the routed tokens,
-    averaged over `window` steps."""
+    averaged over `window` steps, until the end of the run (routing at initialisation is often skewed)."""
     loads = [(r["step"], r["expert_load"]) for r in recs if isinstance(r.get("expert_load"), list) and r["expert_load"]]
+    worst: list[tuple[float, int, int]] = []          # per window: (share, layer, experts)
     for i in range(window - 1, len(loads)):
         win = [lo for _, lo in loads[i - window + 1:i + 1]]
+        best = (0.0, 0, 1)
         for layer in range(len(win[0])):
             try:
-                cols = list(zip(*[w[layer] for w in win], strict=False))
-                means = [sum(c) / len(c) for c in cols]
+                means = [sum(c) / len(c) for c in zip(*[w[layer] for w in win], strict=False)]
             except (IndexError, TypeError):
                 return []
-            total = sum(means) or 1.0
-            share = min(0.95, times_uniform / len(means))
-            if max(means) / total > share:
-                first = next((st for st, lo in loads[i - window + 1:i + 1]
-                              if max(lo[layer]) / (sum(lo[layer]) or 1.0) > share), loads[i - window + 1][0])
-                return [Anomaly("expert_imbalance", first, f"layer {layer}: one of {len(means)} experts takes "
-                                f"{max(means) / total:.0%} of the tokens (uniform: {1 / len(means):.0%})")]
-    return []
+            share = max(means) / (sum(means) or 1.0)
+            best = max(best, (share, layer, len(means)))
+        worst.append(best)
+    at = _trailing([sh > min(0.95, times_uniform / n) for sh, _, n in worst])
+    if at is None:
+        return []
+    share, layer, n = worst[-1]
+    return [Anomaly("expert_imbalance", loads[at + window - 1][0], f"layer {layer}: one of {n} experts takes "
+                    f"{share:.0%} of the tokens (uniform: {1 / n:.0%}), to the end of the run")]
 
 
 def _throughput(recs: list[dict], window: int = 5) -> list[Anomaly]:
-    """Tokens/s over the last `window` steps below a fifth of the run's median (after the first steps)."""
+    """Tokens/s over the last `window` steps (and those before, while as slow) below a fifth of the run's median."""
     tps = [(s, x) for s, x in _series(recs, "tokens_per_s") if _finite(x)]
     if len(tps) < 3 * window:
         return []
     med = statistics.median(x for _, x in tps)
-    for i in range(window, len(tps) - window + 1):
-        chunk = [x for _, x in tps[i:i + window]]
-        if statistics.median(chunk) < 0.2 * med:
-            return [Anomaly("stalled_throughput", tps[i][0], f"tokens/s {statistics.median(chunk):.3g} against a "
-                            f"run median of {med:.3g}")]
-    return []
+    flags = [statistics.median(x for _, x in tps[i:i + window]) < 0.2 * med for i in range(len(tps) - window + 1)]
+    at = _trailing(flags)
+    if at is None:
+        return []
+    now = statistics.median(x for _, x in tps[-window:])
+    return [Anomaly("stalled_throughput", tps[at][0], f"tokens/s {now:.3g} against a run median of {med:.3g}")]
 
 
 def window_summary(records: list[dict], keys: list[str] | None, start: int | None, end: int | None) -> str:
