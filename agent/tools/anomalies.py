@@ -46,20 +46,28 @@ class Anomaly:
         return f"{self.kind} from step {self.step}: {self.detail} (look at: {self.cause})"
 
 
-def parse_records(text: str) -> list[dict]:
-    """The dict lines of a metrics JSONL (unparsable lines skipped; NaN/Infinity as Python floats)."""
-    out = []
-    for line in text.splitlines():
+def parse_lines(lines: list[str]) -> tuple[list[dict], int]:
+    """The dict lines of a metrics JSONL (NaN/Infinity as Python floats) and how many non-empty lines were not."""
+    out, bad = [], 0
+    for line in lines:
         line = line.strip()
         if not line:
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
+            bad += 1
             continue
         if isinstance(rec, dict):
             out.append(rec)
-    return out
+        else:
+            bad += 1
+    return out, bad
+
+
+def parse_records(text: str) -> list[dict]:
+    """The dict lines of a metrics JSONL text (unparsable lines skipped)."""
+    return parse_lines(text.splitlines())[0]
 
 
 def steps(records: list[dict]) -> list[dict]:

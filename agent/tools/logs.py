@@ -3,7 +3,6 @@ window of steps), or the anomalies found in it (agent.tools.anomalies); of a fil
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -16,19 +15,8 @@ MAX_LOG_BYTES = 50_000_000
 def summarize_jsonl(lines: list[str]) -> str:
     """Per numeric key: count, first, last, min, max, mean and NaN count."""
     stats: dict[str, dict] = {}
-    bad = 0
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
-            continue
-        if not isinstance(rec, dict):
-            bad += 1
-            continue
+    records, bad = anomalies.parse_lines(lines)
+    for rec in records:
         for k, v in rec.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) and v is not None and v != "NaN":
                 continue

@@ -15,13 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from common import paths
 from common.errors import UserError
+from tasks.mle_lite.grading import GradeReport
 from tasks.mle_lite.medals import Thresholds, rank_score
 from tasks.rl_runs.registry import RLRunTask, merge
 
@@ -30,19 +31,10 @@ GRADER = {"run": {"seed": 0, "device": "cpu", "init_from": "", "eval_problems": 
 
 
 @dataclass
-class RLGradeReport:
-    """The result of grading one config: the competitions' fields plus what the grader's run showed."""
+class RLGradeReport(GradeReport):
+    """The competitions' report (valid, error, score, medal, above_median) plus what the grader's run showed."""
 
-    valid: bool
-    error: str | None = None
-    score: float | None = None
-    medal: str | None = None
-    above_median: bool | None = None
     details: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """JSON-ready."""
-        return asdict(self)
 
 
 def read_submission(path: Path) -> dict:
@@ -60,13 +52,9 @@ def check_config(task: RLRunTask, data: dict) -> dict:
     rule: an unknown or ill-typed field, a changed fixed setting, a budget exceeded."""
     from trainer.config import from_dict, validate
 
-    for section, body in data.items():
-        if isinstance(body, dict) and section == "run":
-            for k in ("init_from",):
-                if body.get(k):
-                    raise UserError(f"run.{k} is not allowed: the grader trains from scratch")
+    if isinstance(data.get("run"), dict) and data["run"].get("init_from"):
+        raise UserError("run.init_from is not allowed: the grader trains from scratch")
     cfg = merge(data, GRADER)
-    validate(from_dict(cfg))
     fixed = merge({"env": task.base["env"], "model": {"preset": task.base["model"]["preset"]}}, task.fixed)
     full = validate(from_dict(cfg))
     for section, body in fixed.items():
