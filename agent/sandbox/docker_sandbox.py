@@ -132,13 +132,16 @@ _JOB = r"""
 t=$1; js=$2; shift 2
 exec setsid -w bash -c 'echo $$ > "/tmp/.evoforge-job-$0"; exec bash -c "$1" evoforge-job "${@:2}"' "$t" "$js" "$@"
 """
-# Prints "<sid> <start time>" of the job announced under token $0 (waits briefly for it).
+# Prints "<sid> <start time> <wrapper sid> <its start time>" of the job announced under token $0 (waits briefly).
 _JOB_FIND = r"""
 for i in $(seq 100); do [ -s "/tmp/.evoforge-job-$0" ] && break; sleep 0.05; done
 read -r s < "/tmp/.evoforge-job-$0" || exit 1
 rm -f "/tmp/.evoforge-job-$0"
-st=""; if read -r l < "/proc/$s/stat"; then set -- ${l##*) }; st=${20}; fi
-echo "$s $st"
+st=""; pp=""; if read -r l < "/proc/$s/stat"; then set -- ${l##*) }; st=${20}; pp=$2; fi
+ws=""; wst=""   # the session of the exec's own process (setsid -w, waiting for the job): spared too
+if [ -n "$pp" ] && read -r l < "/proc/$pp/stat"; then set -- ${l##*) }; ws=$4
+  if read -r l < "/proc/$ws/stat"; then set -- ${l##*) }; wst=${20}; fi; fi
+echo "$s $st $ws $wst"
 """
 # Acts on job process $0 only while it is the one that started at $1 ("": unchecked), so a recycled pid is left
 # alone: $2 = alive (exit 0 when it runs) | term (SIGTERM to it) | kill (its whole session: the _KILL script, $3).
@@ -406,8 +409,9 @@ class DockerSandbox:
     # -- jobs (agent.sandbox.jobs): sessions of their own in this container, spared by every command's sweep ------
     def _spared(self) -> str:
         """The sessions the sweep after a command leaves alone: "sid:start" of this container's running jobs."""
-        return " ".join(f"{r.handle['sid']}:{r.handle.get('sid_start', '')}" for r in self.jobs.records()
-                        if r.running and r.handle.get("container") == self.id and r.handle.get("sid"))
+        live = [r.handle for r in self.jobs.records() if r.running and r.handle.get("container") == self.id]
+        pairs = [(h.get(k), h.get(st, "")) for h in live for k, st in (("sid", "sid_start"), ("wrap_sid", "wrap_start"))]
+        return " ".join(f"{sid}:{start}" for sid, start in pairs if sid)
 
     def job_start(self, job_id: str, argv: list[str], log: str, max_s: float) -> dict:
         """Start argv detached in the container (docker exec), in a session of its own; its sid and start time."""
@@ -420,7 +424,9 @@ class DockerSandbox:
         if found.exit_code != 0 or not parts or not parts[0].isdigit():
             raise SandboxError(f"the job {job_id} did not start in {self.name}")
         return {"container": self.id, "exec": ex["Id"], "sid": int(parts[0]),
-                "sid_start": parts[1] if len(parts) > 1 else ""}
+                "sid_start": parts[1] if len(parts) > 1 else "",
+                "wrap_sid": int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None,
+                "wrap_start": parts[3] if len(parts) > 3 else ""}
 
     def _job_act(self, handle: dict, act: str) -> int:
         r = self.container.exec_run(["bash", "-c", _JOB_ACT, str(handle["sid"]), str(handle.get("sid_start", "")),

@@ -206,10 +206,10 @@ class Jobs:
         return self._ended(rec, "killed", f"still running {grace_s:g}s after SIGTERM")
 
     def _ended(self, rec: JobRecord, how: str, why: str) -> JobRecord:
+        """Record that we ended a job that was running (its exit code kept where the sandbox knows it)."""
         rec = self.refresh(rec)
-        if rec.running or rec.ended.get("how") == "lost":
-            rec.ended = {"at": time.time(), "exit_code": None, "how": how, "why": why}
-            self._save(rec)
+        rec.ended = {"at": time.time(), "exit_code": None if rec.running else rec.exit_code, "how": how, "why": why}
+        self._save(rec)
         return rec
 
     def end_all(self, why: str) -> list[JobRecord]:
