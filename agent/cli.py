@@ -132,8 +132,12 @@ _SUBCOMMANDS: list[tuple[str, str, str, str]] = [
     ("agent.cli_tasks", "app", "tasks", "group"),
     ("agent.cli_sandbox", "app", "sandbox", "group"),
     ("agent.cli_run", "register", "", "register"),
+    ("agent.cli_control", "register", "", "register"),
     ("agent.cli_doctor", "register", "", "register"),
     ("agent.cli_train", "register", "", "register"),
+    ("agent.cli_evolve", "app", "evolve", "group"),
+    ("agent.cli_campaign", "app", "campaign", "group"),
+    ("agent.cli_tui", "register", "", "register"),
 ]
 
 

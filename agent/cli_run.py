@@ -58,7 +58,7 @@ def result_of(store: Any) -> dict[str, Any]:
         code = ExitCode.OK
     else:
         code = ExitCode.NO_VALID_SUBMISSION
-    keys = ("run_id", "task", "policy", "model", "sandbox", "status", "stop_kind", "stop_reason", "valid", "score",
+    keys = ("run_id", "task", "seed", "policy", "model", "sandbox", "status", "stop_kind", "stop_reason", "valid", "score",
             "medal", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s")
     return {**{k: meta.get(k) for k in keys}, "record": str(store.root), "exit_code": int(code)}
 
@@ -137,6 +137,8 @@ def run(
                                            help="Count time paused on a model outage toward --budget-seconds."),
     budget_usd: float = typer.Option(None, "--budget-usd", metavar="USD", help="End after this much model spend."),
     run_id: str = typer.Option(None, "--run-id", metavar="ID", help="Use this run id instead of a generated one."),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="The attempt's seed: sent as the model request's `seed`, "
+                             "and as EVOFORGE_SEED to commands in the sandbox (the heuristic's random state)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the run id and the result."),
     as_json: bool = typer.Option(False, "--json", help="Print only the result, as JSON (the run id goes to stderr)."),
 ) -> None:
@@ -154,7 +156,7 @@ def run(
               "command_timeout_s": command_timeout, "gpus": gpus}
     spec = RunSpec(task_id, policy=chosen, model=model, base_url=base_url, config_file=config, replay_run=replay_run,
                    sandbox=sandbox, sandbox_limits={k: v for k, v in limits.items() if v is not None},
-                   run_id=run_id or "",
+                   run_id=run_id or "", seed=seed,
                    budgets=Budgets(max_turns, budget_tokens, budget_seconds, budget_usd, count_outage_time))
     _reap_leftover_sandboxes()
     created: list[str] = []
@@ -173,24 +175,60 @@ def run(
 def resume(
     run_id: str = typer.Argument(..., metavar="RUN", help="The run to continue: its id or a unique prefix.",
                                  autocompletion=complete_run_id),
+    from_turn: int = typer.Option(None, "--from-turn", metavar="N",
+                                  help="Fork: start a new run from RUN's checkpoint just before its model turn N "
+                                       "(RUN is left as it is; the new record names its origin)."),
+    policy: str = typer.Option(None, "--policy", metavar="llm|heuristic|replay",
+                               help="With --from-turn: who decides from turn N on (default: RUN's policy)."),
+    model: str = typer.Option(None, "--model", metavar="NAME", help="With --from-turn: llm: the model name."),
+    base_url: str = typer.Option(None, "--base-url", metavar="URL", help="With --from-turn: llm: the endpoint."),
+    config: str = typer.Option(None, "--config", metavar="FILE", help="With --from-turn: llm: the client config."),
+    replay_run: str = typer.Option(None, "--replay-run", metavar="RUN", autocompletion=complete_run_id,
+                                   help="With --from-turn: replay: the run whose model turns are re-issued."),
+    new_id: str = typer.Option(None, "--run-id", metavar="ID", help="With --from-turn: the new run's id."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the result."),
     as_json: bool = typer.Option(False, "--json", help="Print only the result, as JSON."),
 ) -> None:
-    """Continue a run that was stopped or killed, from its last completed step.
+    """Continue a run that was stopped or killed, from its last completed step; or fork it with --from-turn.
 
     The run keeps its sandbox kind and limits; unsafe-local runs commands without isolation.
     """
     from agent.graph.runner import is_finished, resume_run
     from agent.runstore import RunStore
 
+    fork_options = {"policy": policy, "model": model, "base_url": base_url, "config_file": config,
+                    "replay_run": replay_run, "run_id": new_id}
+    if from_turn is None:
+        given = [f"--{k.replace('_file', '').replace('_', '-')}" for k, v in fork_options.items() if v is not None]
+        if given:
+            verb = "apply" if len(given) > 1 else "applies"
+            raise UserError(f"{', '.join(given)} only {verb} to a fork: add --from-turn N, or drop "
+                            f"{'them' if len(given) > 1 else 'it'}")
     _reap_leftover_sandboxes()
     store = RunStore.open(run_id)
     store.read_meta()                                  # a damaged record is one line here, not later
+    if from_turn is not None:
+        _fork(store.run_id, from_turn, fork_options, quiet, as_json)
     (err if as_json else out).print(f"run id: {store.run_id}")
     if is_finished(store):
         err.print(f"run {store.run_id} had already finished; nothing to resume")
         _drive(lambda sink: store, lambda: store.run_id, True, as_json)
     _drive(lambda sink: resume_run(store.run_id, sink=sink), lambda: store.run_id, quiet, as_json)
+
+
+def _fork(origin: str, turn: int, options: dict[str, Any], quiet: bool, as_json: bool) -> None:
+    """`resume --from-turn`: a new run from `origin`'s checkpoint before `turn` (agent.graph.fork)."""
+    from agent.graph.fork import fork_run
+
+    new_id = options.pop("run_id")
+    created: list[str] = []
+
+    def on_created(rid: str) -> None:
+        created.append(rid)
+        (err if as_json else out).print(f"run id: {rid} (forked from {origin} at turn {turn})")
+
+    _drive(lambda sink: fork_run(origin, turn, overrides=options, run_id=new_id, sink=sink, on_created=on_created),
+           lambda: created[0] if created else None, quiet, as_json)
 
 
 # -- runs list | show | rm -----------------------------------------------------------------------------
@@ -238,8 +276,8 @@ def _counts(events: list[dict]) -> dict[str, int]:
 
 SHOWN = ("run_id", "task", "policy", "model", "sandbox", "sandbox_isolation", "sandbox_limits", "scaffold_commit", "created", "updated", "stop_reason",
          "stop_kind", "score", "medal", "valid", "turns", "tokens", "cost_usd", "elapsed_s", "paused_s", "budgets",
-         "paused_since", "pause_cause", "error")
-OPTIONAL = ("paused_since", "pause_cause", "error")   # shown only when set
+         "paused_since", "pause_cause", "error", "forked_from")
+OPTIONAL = ("paused_since", "pause_cause", "error", "forked_from")   # shown only when set
 
 
 @runs_app.command("show")

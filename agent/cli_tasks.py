@@ -43,10 +43,9 @@ FAMILIES = ("mle_lite", "rl_runs")
 
 def _find(ctx: typer.Context, cid: str):
     """An rl_runs task or a competition by id (UserError naming the known ids when neither)."""
-    from tasks.mle_lite.registry import get_competition
-    from tasks.rl_runs.registry import get_task
+    from tasks.registry import get_task
 
-    return get_task(cid) or get_competition(cid, _mdir(ctx))
+    return get_task(cid, _mdir(ctx))
 
 
 def _is_rl(task) -> bool:

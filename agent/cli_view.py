@@ -76,7 +76,8 @@ def _model_back(e: Event) -> list[str]:
 
 
 def _submission(e: Event) -> list[str]:
-    return [f"[bold]submission[/] {_short(e.get('source'), 200)}" + (" (auto)" if e.get("auto") else "")]
+    which = f" (candidate #{e['candidate']}, validation score {e.get('validation_score')})" if e.get("candidate") else ""
+    return [f"[bold]submission[/] {_short(e.get('source'), 200)}{which}" + (" (auto)" if e.get("auto") else "")]
 
 
 def _grading(e: Event) -> list[str]:
@@ -92,6 +93,19 @@ def _reflection(e: Event) -> list[str]:
     return [f"[blue]reflection[/] ({e.get('method')}) appended to {_short(e.get('memory_file'), 150)}"]
 
 
+def _candidate(e: Event) -> list[str]:
+    score = e.get("validation_score")
+    what = "valid" if e.get("valid") else f"[red]invalid[/]: {_short(e.get('error'), 120)}"
+    note = f" · {_short(e.get('note'), 80)}" if e.get("note") else ""
+    return [f"[bold]candidate #{e.get('n')}[/]: validation score {score if score is not None else '-'} · {what}{note}"]
+
+
+def _user(e: Event) -> list[str]:
+    kind = str(e.get("type"))[5:]
+    text = f": {_short(e.get('text'), 150)}" if kind == "note" else ""
+    return [f"[cyan]{kind} requested[/]{text}"]
+
+
 def _run_finished(e: Event) -> list[str]:
     return [f"[bold]finished[/]: {_short(e.get('stop_reason'), 200)} · status {e.get('status')}"]
 
@@ -105,7 +119,8 @@ FORMATTERS: dict[str, Callable[[Event], list[str]]] = {
     "context_compacted": _context_compacted, "context_overflow": _context_overflow,
     "budget_exhausted": _budget_exhausted, "model_outage": _model_outage, "model_back": _model_back,
     "submission": _submission, "grading": _grading, "reflection": _reflection, "run_finished": _run_finished,
-    "error": _error,
+    "error": _error, "candidate": _candidate, "user_note": _user, "user_pause": _user, "user_unpause": _user,
+    "user_stop": _user,
 }
 
 

@@ -7,17 +7,21 @@ The runs folder also holds training runs (`evoforge train`: config.yaml, metrics
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from common import paths
 from common.errors import UserError
+from common.jsonlines import append_jsonl, read_jsonl
 from common.procs import pid_alive
 
 SCHEMA_VERSION = 1
@@ -32,13 +36,19 @@ EVENT_TYPES = frozenset(
         "tool_call",
         "context_compacted",
         "budget_exhausted",
+        "candidate",
         "submission",
         "grading",
         "reflection",
         "run_finished",
         "error",
+        "user_note",
+        "user_pause",
+        "user_unpause",
+        "user_stop",
     }
 )
+_META_LOCK = threading.RLock()   # meta.json is read-modified-written by the run and its heartbeat thread
 
 
 def now_iso() -> str:
@@ -58,6 +68,7 @@ class RunStore:
     """One run's record directory and its append-only event log."""
 
     root: Path
+    _lock_fd: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
@@ -99,25 +110,98 @@ class RunStore:
         """Where the grading report is written."""
         return self.root / "score.json"
 
+    @property
+    def candidates_dir(self) -> Path:
+        """Where each candidate submission is kept, as <n>.csv (agent.graph.candidates)."""
+        return self.root / "candidates"
+
+    @property
+    def control_dir(self) -> Path:
+        """Requests from people and the TUI to the running attempt (agent.graph.control)."""
+        return self.root / "control"
+
+    @property
+    def lock_path(self) -> Path:
+        """The file the run's owning process holds an exclusive flock on (see `acquire`)."""
+        return self.root / "lock"
+
+    # -- the owner lock ----------------------------------------------------
+    def acquire(self) -> None:
+        """Become the run's one owner: an exclusive flock on `lock`, held until `release` or this process ends
+        (the kernel drops it with the process, kill -9 included); UserError while another process holds it."""
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid = self.locked_by()
+            raise UserError(f"run {self.run_id!r} is being run by process {pid if pid else '?'}; wait for it to "
+                            f"end, or stop it first (`evoforge runs stop {self.run_id}`, or kill it)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Give up ownership (the lock file stays; only its flock matters)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def locked_by(self) -> int | None:
+        """The pid of the process that owns the run now (this one included), or None when no process does."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                for _ in range(50):           # the owner writes its pid right after taking the lock
+                    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                    if text.isdigit():
+                        return int(text)
+                    time.sleep(0.01)
+                return -1
+            return None
+        finally:
+            os.close(fd)
+
     # -- creation / lookup -------------------------------------------------
     @classmethod
     def create(cls, run_id: str, base: Path | None = None) -> RunStore:
-        """Create a fresh run directory; UserError if the id is taken or malformed, or the folder unwritable.
+        """Create a fresh run directory, owned by this process (`acquire`); UserError if the id is taken or
+        malformed, or the folder unwritable.
 
         A folder left by a start that died before writing meta.json (nothing ran in it) is taken over.
         """
         check_run_id(run_id)
         base = base or paths.runs_dir()
         root = base / run_id
-        if root.exists() and not _unstarted(root):
-            raise UserError(f"run {run_id!r} already exists at {root}; pick another --run-id")
+        store = cls(root)
         try:
-            if root.exists():
-                shutil.rmtree(root)
-            (root / "workspace").mkdir(parents=True)
+            base.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise runs_dir_error(exc, base) from None
-        return cls(root)
+        try:
+            root.mkdir()                            # the claim: of two starts of one id, one makes the folder
+        except FileExistsError:
+            if not _unstarted(root):
+                raise UserError(f"run {run_id!r} already exists at {root}; pick another --run-id") from None
+        except OSError as exc:
+            raise runs_dir_error(exc, base) from None
+        store.acquire()
+        try:
+            for p in root.iterdir():                # what a start that died left (a takeover), never the lock
+                if p.name != store.lock_path.name:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            (root / "workspace").mkdir()
+        except OSError as exc:
+            store.release()
+            raise runs_dir_error(exc, base) from None
+        return store
 
     @classmethod
     def open(cls, ref: str, base: Path | None = None) -> RunStore:
@@ -130,6 +214,7 @@ class RunStore:
     def discard(self) -> None:
         """Remove the record of a run whose start failed before anything ran (no orphan record is left)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        self.release()
 
     # -- meta --------------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
@@ -152,19 +237,15 @@ class RunStore:
         """Replace meta.json atomically (write a temp file, fsync when sync, rename)."""
         meta = dict(meta)
         meta["updated"] = now_iso()
-        tmp = self.meta_path.with_suffix(".json.tmp")
-        with open(tmp, "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True, default=str)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
-        os.replace(tmp, self.meta_path)
+        with _META_LOCK:
+            write_json(self.meta_path, meta, sync=sync)
 
     def update_meta(self, sync: bool = True, **fields: Any) -> dict[str, Any]:
         """Merge fields into meta.json and return the result."""
-        meta = self.read_meta()
-        meta.update(fields)
-        self.write_meta(meta, sync=sync)
+        with _META_LOCK:
+            meta = self.read_meta()
+            meta.update(fields)
+            self.write_meta(meta, sync=sync)
         return meta
 
     # -- events ------------------------------------------------------------
@@ -174,26 +255,11 @@ class RunStore:
             raise ValueError(f"unknown event type {type!r}")
         event = {"schema_version": SCHEMA_VERSION, "seq": seq, "step": step, "ts": now_iso(), "type": type}
         event.update(fields)
-        line = json.dumps(event, default=str, ensure_ascii=False) + "\n"
-        fd = os.open(self.events_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return event
+        return append_jsonl(self.events_path, event)
 
     def read_events(self) -> list[dict[str, Any]]:
         """Every complete event in events.jsonl (a torn last line is ignored)."""
-        if not self.events_path.exists():
-            return []
-        events = []
-        for line in self.events_path.read_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return events
+        return read_jsonl(self.events_path)
 
     def truncate_events(self, keep_below_seq: int) -> int:
         """Drop events with seq >= keep_below_seq (and torn lines); returns how many were dropped."""
@@ -217,6 +283,17 @@ class RunStore:
             os.fsync(f.fileno())
         os.replace(tmp, self.events_path)
         return dropped
+
+
+def write_json(path: Path, value: Any, sync: bool = True) -> None:
+    """Replace a JSON file atomically: a temp file (fsync'd when sync), then a rename over the name."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True, default=str)
+        f.flush()
+        if sync:
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 class Emitter:
@@ -267,10 +344,11 @@ def runs_dir_error(exc: OSError, base: Path) -> UserError:
 
 
 def _unstarted(root: Path) -> bool:
-    """Whether a run folder holds nothing but what a start writes before meta.json (an empty workspace)."""
+    """Whether a run folder holds nothing but what a start writes before meta.json (an empty workspace, the
+    first prompt, the lock, temp files)."""
     try:
-        names = {p.name for p in root.iterdir()}
-        return names <= {"workspace", "initial_state.json", "meta.json.tmp"} and not any(
+        names = {p.name for p in root.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
+        return names <= {"workspace", "initial_state.json", "lock"} and not any(
             (root / "workspace").iterdir() if (root / "workspace").is_dir() else [])
     except OSError:
         return False
@@ -302,6 +380,9 @@ def find_run(ref: str, base: Path | None = None) -> Path:
     matches = sorted(d for d in base.iterdir() if d.name.startswith(ref) and _is_run(d)) if base.is_dir() else []
     if len(matches) == 1:
         return matches[0]
+    if not matches and exact.is_dir() and _unstarted(exact):
+        raise UserError(f"run {ref!r} was stopped while starting, before anything ran: start it again (the same "
+                        f"--run-id {ref} may be used)")
     if not matches:
         raise UserError(f"no run {ref!r} in {base} (see `evoforge runs list`)")
     names = ", ".join(d.name for d in matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")

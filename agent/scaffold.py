@@ -18,6 +18,22 @@ if TYPE_CHECKING:
     from agent.recipes import Recipes
 
 REQUIRED_PHASES = ("start", "nudge", "compact", "reflect")
+STAGES = ("draft", "improve", "debug", "explore", "wrapup")   # optional phases/<stage>.md (agent.graph.search)
+# The $placeholders the harness fills in each prompt (agent/graph/runner.py and build.py), and those a prompt
+# must keep for the agent to work. A prompt naming any other placeholder would reach the model unfilled.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "system": frozenset({"data_dir", "workspace", "max_turns", "environment", "budget"}),
+    "start": frozenset({"task_id", "description", "submission_format", "data_dir", "memory", "metric", "direction"}),
+    "nudge": frozenset(),
+    "compact": frozenset({"task_id"}),
+    "reflect": frozenset({"task_id", "stop_reason", "grading"}),
+    "midrun": frozenset({"turns"}),
+    "note": frozenset({"text"}),
+    **{stage: frozenset({"turns", "budget_left", "candidates", "metric", "direction", "errors", "stale"})
+       for stage in STAGES},
+}
+REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {"start": frozenset({"description", "submission_format"})}
+REQUIRED_TOOLS = ("submit",)      # an agent that cannot submit cannot finish an attempt
 
 
 @dataclass
@@ -34,7 +50,7 @@ class ToolSpec:
 class Policy:
     """Loop parameters from policy.yaml."""
 
-    max_turns: int = 40
+    max_turns: int = 100
     context_window_tokens: int = 128000
     compact_at_fraction: float = 0.75
     keep_recent_turns: int = 6
@@ -48,6 +64,10 @@ class Policy:
     output_limit_bytes: int = 20000
     outage_wait_s: float = 5.0          # first wait after the model endpoint is found down; doubles each try
     outage_wait_max_s: float = 300.0    # longest wait between tries
+    wrapup_at_share: float = 0.85       # search: the share of the budget after which the stage is wrapup
+    debug_after_errors: int = 2         # search: failed tool calls in a row before the stage is debug
+    explore_after_stale: int = 3        # search: candidates in a row not beating the best before explore
+    guide_every_turns: int = 3          # search: show the stage prompt every N turns (0: on changes only)
     sandbox: dict[str, Any] = field(default_factory=dict)   # resource limits (agent.sandbox.limits); absent = auto
 
 
@@ -67,6 +87,25 @@ class Scaffold:
         """Fill a prompt ('system' or a phase name) with $placeholders from values."""
         text = self.system if name == "system" else self.phases[name]
         return Template(text).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def prompt_problems(name: str, text: str, known: frozenset[str], required: frozenset[str] = frozenset()) -> list[str]:
+    """What is wrong with a prompt's $placeholders: a malformed `$`, one the harness does not fill, one it needs."""
+    template = Template(text)
+    if not template.is_valid():
+        return [f"{name}: a malformed placeholder (a lone `$`; write `$$` for a dollar sign)"]
+    found = set(template.get_identifiers())
+    problems = [f"{name}: placeholder ${p} is never filled (known: {', '.join(sorted(known)) or 'none'})"
+                for p in sorted(found - known)]
+    return problems + [f"{name}: placeholder ${p} is missing (the prompt needs it)" for p in sorted(required - found)]
+
+
+def check_prompts(scaffold: Scaffold) -> list[str]:
+    """Every prompt's placeholder problems (empty when each prompt renders with what the harness gives it)."""
+    prompts = {"system": scaffold.system, **scaffold.phases}
+    return [problem for name, text in prompts.items()
+            for problem in prompt_problems(name, text, PLACEHOLDERS.get(name, frozenset()),
+                                           REQUIRED_PLACEHOLDERS.get(name, frozenset()))]
 
 
 def _load_yaml(path: Path) -> dict:
@@ -99,8 +138,10 @@ def load_policy(path: Path) -> Policy:
     refl = data.get("reflection", {}) or {}
     tools = data.get("tools", {}) or {}
     outage = data.get("model_outage", {}) or {}
-    if not isinstance(refl, dict) or not isinstance(tools, dict) or not isinstance(outage, dict):
-        raise UserError(f"{path}: 'reflection', 'tools' and 'model_outage' must be mappings")
+    search = data.get("search", {}) or {}
+    if not all(isinstance(x, dict) for x in (refl, tools, outage, search)):
+        raise UserError(f"{path}: 'reflection', 'tools', 'model_outage' and 'search' must be mappings")
+    nonneg = (lambda v: v >= 0, ">= 0")
     return Policy(
         max_turns=_field(path, data, "max_turns", int, d.max_turns, *pos),
         context_window_tokens=_field(path, data, "context_window_tokens", int, d.context_window_tokens, *pos),
@@ -120,6 +161,11 @@ def load_policy(path: Path) -> Policy:
         output_limit_bytes=_field(path, tools, "output_limit_bytes", int, d.output_limit_bytes, *pos),
         outage_wait_s=float(_field(path, outage, "wait_s", float, d.outage_wait_s, *pos)),
         outage_wait_max_s=float(_field(path, outage, "wait_max_s", float, d.outage_wait_max_s, *pos)),
+        wrapup_at_share=float(_field(path, search, "wrapup_at_share", float, d.wrapup_at_share,
+                                     lambda v: 0 < v <= 1, "0 < x <= 1")),
+        debug_after_errors=_field(path, search, "debug_after_errors", int, d.debug_after_errors, *pos),
+        explore_after_stale=_field(path, search, "explore_after_stale", int, d.explore_after_stale, *pos),
+        guide_every_turns=_field(path, search, "guide_every_turns", int, d.guide_every_turns, *nonneg),
         sandbox=check_spec(data.get("sandbox"), f"{path}: sandbox"),
     )
 

@@ -150,7 +150,7 @@ def test_a_memory_file_that_fails_at_the_end_costs_the_lesson_not_the_run(env, m
     def refuse(*a, **kw):
         raise PermissionError(errno.EACCES, "Permission denied", str(env / "MEMORY.md"))
 
-    monkeypatch.setattr(memory, "append_memory", refuse)
+    monkeypatch.setattr(memory, "add", refuse)
     r = replay("src-ok", "--run-id", "memfail")
     assert r.exit_code == 0, r.output
     refl = next(e for e in RunStore.open("memfail").read_events() if e["type"] == "reflection")

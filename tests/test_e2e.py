@@ -51,18 +51,36 @@ def test_ctrl_c_of_a_real_process_says_how_to_resume(env, tmp_path):
     record_turns(Path(env["EVOFORGE_RUNS"]), "slow", [("bash", {"command": "sleep 30"})])
     proc = subprocess.Popen(EVOFORGE + ["run", "toy-binary", "--replay-run", "slow", "--sandbox", "local",
                                         "--run-id", "int"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)    # a background job of a shell ignores it
     events = Path(env["EVOFORGE_RUNS"]) / "int" / "events.jsonl"
     deadline = time.monotonic() + 60
     while not (events.exists() and '"tool_started"' in events.read_text()):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
-    time.sleep(1.0)                        # the command is running (a signal during the fork itself is lost)
+    while not _running("sleep 30"):       # the command is running (a signal during the fork itself is lost)
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "continue it with: evoforge resume int" in err and "Traceback" not in err
     assert RunStore.open("int", base=Path(env["EVOFORGE_RUNS"])).read_meta()["status"] == "interrupted"
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _running(cmdline: str) -> bool:
+    """Whether some process on the machine runs exactly this command line."""
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and (p / "cmdline").read_bytes().replace(b"\0", b" ").strip() == cmdline.encode():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 SHIPPED = Path(__file__).resolve().parent.parent / "tasks" / "mle_lite" / "competitions"
@@ -105,7 +123,7 @@ def test_escape_attempts_in_the_docker_sandbox_are_observations_and_the_run_goes
         turn(("bash", {"command": "while true; do :; done", "timeout_s": 2})),
         turn(("write_file", {"path": "solve.py", "content": SOLVE})),
         turn(("run_python", {"path": "solve.py"})),
-        turn(("submit", {})),
+        turn(("submit", {}), ("finish", {})),
     ])
     store = start_run(RunSpec("toy-binary", sandbox="docker", run_id="esc"), policy_impl=policy)
     calls = [e for e in store.read_events() if e["type"] == "tool_call"]

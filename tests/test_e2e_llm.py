@@ -25,6 +25,7 @@ PLAN = [
     ("Run it.", call("run_python", {"path": "solve.py"})),
     ("Check the format.", call("validate_submission", {})),
     ("Valid; submit.", call("submit", {})),
+    ("Registered; done.", call("finish", {"reason": "one solution"})),
 ]
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 
+from agent import memory
 from agent.graph.budgets import Budgets
 from agent.graph.runner import resume_run, start_run
 from agent.graph.spec import RunSpec
@@ -43,12 +44,12 @@ def test_scripted_run_survives_bad_calls_and_escapes_then_is_graded(env):
         turn(("write_file", {"path": "solve.py", "content": SOLVE})),
         turn(("run_python", {"path": "solve.py"})),
         turn(("validate_submission", {})),
-        turn(("submit", {})),
+        turn(("submit", {}), ("finish", {})),
     ])
     store = start_run(RunSpec("toy-binary", sandbox="local", run_id="s1"), policy_impl=policy)
     calls = _events(store, "tool_call")
     assert [c["name"] for c in calls] == ["read_file", "no_such_tool", "bash", "write_file", "run_python",
-                                         "validate_submission", "submit"]
+                                         "validate_submission", "submit", "finish"]
     assert calls[0]["exit_code"] != 0 and "outside" in calls[0]["output"]
     assert calls[1]["exit_code"] == 127 and calls[2]["exit_code"] == 2
     assert calls[4]["exit_code"] == 0 and calls[5]["output"].startswith("valid")
@@ -58,7 +59,7 @@ def test_scripted_run_survives_bad_calls_and_escapes_then_is_graded(env):
     grading = _events(store, "grading")[0]
     assert grading["valid"] is True and grading["score"] < 0.69  # better than the constant 0.5
     score = json.loads(store.score_path.read_text())
-    assert score["score"] == grading["score"] and score["stop_reason"] == "submitted"
+    assert score["score"] == grading["score"] and score["stop_reason"] == "finish"
     meta = store.read_meta()
     assert meta["status"] == "finished" and meta["turns"] == 6 and meta["tool_errors"] == 3
     assert meta["scaffold_commit"]
@@ -67,7 +68,7 @@ def test_scripted_run_survives_bad_calls_and_escapes_then_is_graded(env):
     seqs = [e["seq"] for e in _events(store)]
     assert seqs == list(range(len(seqs)))
     assert _events(store)[-1]["type"] == "run_finished"
-    assert "<!-- run: s1 -->" in (env / "MEMORY.md").read_text()
+    assert "s1" in memory.recorded_runs(env / "MEMORY.md")
 
 
 def test_budget_ends_run_with_reason_and_grades_what_exists(env):
@@ -104,7 +105,7 @@ def test_compaction_keeps_recent_turns_and_pairs(env):
 
     def policy(state):
         seen.append(state["messages"])
-        return scripted(steps + [turn(("submit", {}))])(state)
+        return scripted(steps + [turn(("submit", {}), ("finish", {}))])(state)
 
     store = start_run(RunSpec("toy-binary", sandbox="local", run_id="c1"), policy_impl=policy)
     comp = _events(store, "context_compacted")
@@ -118,7 +119,7 @@ def test_compaction_keeps_recent_turns_and_pairs(env):
     ids = {c["id"] for m in last if m["role"] == "assistant" for c in m.get("tool_calls", [])}
     assert all(m["tool_call_id"] in ids for m in last if m["role"] == "tool")
     assert "step 0" in comp[0]["summary"]
-    assert store.read_meta()["stop_reason"] == "submitted" and len(seen) == 7
+    assert store.read_meta()["stop_reason"] == "finish" and len(seen) == 7
 
 
 def test_idle_turns_get_a_nudge_then_end(env):
@@ -132,11 +133,12 @@ def test_heuristic_policy_gets_a_valid_graded_submission_and_memory_carries_over
     g = _events(store, "grading")[0]
     assert g["valid"] is True and g["score"] < 0.69
     assert store.submission_path.exists() and store.read_meta()["policy"] == "heuristic"
-    memory = (env / "MEMORY.md").read_text()
-    assert "### What worked" in memory and "h1" in memory
+    text = (env / "MEMORY.md").read_text()
+    assert "## family: tabular" in text and "- worked: A valid submission was graded" in text and "runs: h1" in text
     store2 = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="h2"))
     first_prompt = json.loads((store2.root / "initial_state.json").read_text())["messages"][1]["content"]
-    assert "run h1" in first_prompt and "### What failed" in first_prompt
+    assert "For tabular tasks:" in first_prompt and "- worked: A valid submission was graded" in first_prompt
+    assert "runs: h1, h2" in (env / "MEMORY.md").read_text()     # the same lesson again: one line, two runs
 
 
 def test_replay_reissues_recorded_turns(env):
@@ -186,7 +188,7 @@ def test_resuming_a_live_run_is_refused(env):
     store.write_meta({"run_id": "live", "task": "toy-binary", "policy": "heuristic", "status": "running",
                       "pid": os.getppid()})
     (store.root / "initial_state.json").write_text("{}")
-    with pytest.raises(UserError, match="still running"):
+    with pytest.raises(UserError, match="is being run by process"):
         resume_run("live")
 
 
@@ -199,7 +201,7 @@ def test_midrun_self_check_at_the_scaffold_cadence(env):
 
     def policy(state):
         seen.append(state["messages"][-1])
-        return scripted([turn(("bash", {"command": "true"}))] * 4 + [turn(("submit", {}))])(state)
+        return scripted([turn(("bash", {"command": "true"}))] * 4 + [turn(("submit", {}), ("finish", {}))])(state)
 
     start_run(RunSpec("toy-binary", sandbox="local", run_id="mid", budgets=Budgets(max_turns=5)), policy_impl=policy)
     checks = [m for m in seen if m["role"] == "user" and m["content"].startswith("Progress check after")]

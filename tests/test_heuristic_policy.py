@@ -1,6 +1,6 @@
-"""The heuristic policy's rules (draft, debug, improve, blend, select, submit) read from the history alone, and
-real runs on the toy competition: it iterates past its first candidate, submits the best by CV, and resumes
-after a kill."""
+"""The heuristic policy's rules (draft, debug, improve, blend, register each candidate, finish) read from the
+history alone, and real runs on the toy competition: it iterates past its first candidate, registers every
+candidate with its CV score, the run grades the best by CV, and it resumes after a kill."""
 
 import json
 import os
@@ -92,7 +92,9 @@ def _engine_ok(name, args, sim, cv=None, fail=()):
     if name == "validate_submission":
         return "valid: submission.csv matches the submission format"
     if name == "submit":
-        return "submitted submission.csv"
+        return f"candidate registered: {args.get('path')} (valid); validation score {args.get('validation_score')}"
+    if name == "finish":
+        return "finishing"
     cmd = args.get("args", [])
     if cmd[:1] == ["inspect"]:
         return 'PLAN {"recipes": ["weak", "linear"], "fallback": "prior", "done": {}}\n[exit code 0]'
@@ -100,28 +102,43 @@ def _engine_ok(name, args, sim, cv=None, fail=()):
         if cmd[1] in fail:
             return fail[cmd[1]]
         score = {"weak": 0.6, "linear": 0.5, "prior": 0.69}[cmd[1]]
-        return f'fold 1/3\nCANDIDATE {json.dumps({"name": cmd[1], "cv": score, "best": cmd[1], "best_cv": score})}\n[exit code 0]'
+        tag = {"name": cmd[1], "cv": score, "file": f"candidates/{cmd[1]}.csv", "best": cmd[1], "best_cv": score}
+        return f'fold 1/3\nCANDIDATE {json.dumps(tag)}\n[exit code 0]'
     if cmd[:1] == ["ensemble"]:
-        return 'CANDIDATE {"name": "ensemble", "cv": 0.45, "best": "ensemble", "best_cv": 0.45}\n[exit code 0]'
-    if cmd[:1] == ["select"]:
-        return 'BEST {"name": "ensemble", "cv": 0.45}\n[exit code 0]'
+        return ('CANDIDATE {"name": "ensemble", "cv": 0.45, "file": "candidates/ensemble.csv", "best": "ensemble", '
+                '"best_cv": 0.45}\n[exit code 0]')
     return "[exit code 0]"
 
 
-def test_draft_then_improve_then_blend_then_select_validate_submit():
+def test_draft_then_improve_then_blend_registering_each_candidate_then_finish():
     policy = _policy(QUICK_BOOK)
     sim = Sim(policy, _engine_ok)
     calls = sim.run()
     names = [c[0] for c in calls]
-    assert names[:2] == ["list_files", "bash"] and names[-2:] == ["validate_submission", "submit"]
+    assert names[:2] == ["list_files", "bash"] and names[-2:] == ["submit", "finish"]
+    registered = [(c[1]["path"], c[1]["validation_score"]) for c in calls if c[0] == "submit"]
+    assert registered == [("candidates/weak.csv", 0.6), ("candidates/linear.csv", 0.5),
+                          ("candidates/ensemble.csv", 0.45)]      # each once, as it came, with its CV score
+    assert names.index("submit") == names.index("run_python", names.index("run_python") + 2) - 1
     written = [c[1]["path"] for c in calls if c[0] == "write_file"]
     assert {"engine.py", "task.json", "recipes.json", "heuristic_engine/cli.py"} <= set(written)
     runs = sim.engine()
-    assert [r[:2] for r in runs] == [["inspect"], ["run", "weak"], ["run", "linear"], ["ensemble"], ["select"]]
+    assert [r[:2] for r in runs] == [["inspect"], ["run", "weak"], ["run", "linear"], ["ensemble"]]
     limit = float(runs[1][runs[1].index("--time-limit") + 1])
     assert limit == pytest.approx(0.3 * 300)    # the recipe's time share of the budget
     recipes = json.loads(next(c[1]["content"] for c in calls if c[1].get("path") == "recipes.json"))
     assert [r["name"] for r in recipes["recipes"]] == ["weak", "linear"] and recipes["cv"]["folds"] == 3
+
+
+def test_a_budget_too_short_for_any_share_still_drafts_one_recipe_with_what_is_left():
+    policy = _policy(QUICK_BOOK, budget_s=30.0)      # shares of 9 s, under min_recipe_s once the reserve is kept
+    policy.book = dict(policy.book, min_recipe_s=10)
+    sim = Sim(policy, _engine_ok)
+    sim.run()
+    runs = sim.engine()
+    assert [r[:2] for r in runs] == [["inspect"], ["run", "weak"]] and sim.calls[-1][0] == "finish"
+    limit = float(runs[1][runs[1].index("--time-limit") + 1])
+    assert 10 <= limit <= 30 - 7.5       # what is left after the reserve (a quarter of the budget)
 
 
 def test_a_failed_draft_falls_back_to_the_simple_recipe_then_goes_on():
@@ -165,8 +182,8 @@ def test_out_of_time_or_turns_it_stops_improving_and_submits_the_best():
         sim = Sim(_policy(QUICK_BOOK, **budget), respond)
         sim.run()
         runs = [r[:1] for r in sim.engine()]
-        assert ["select"] in runs and runs.count(["run"]) < 2, (budget, runs)
-        assert sim.calls[-1][0] == "submit" and sim.turns <= 12
+        assert runs.count(["run"]) < 2, (budget, runs)
+        assert [c[0] for c in sim.calls[-2:]] == ["submit", "finish"] and sim.turns <= 12
 
 
 def test_a_plan_lost_to_compaction_is_asked_for_again():
@@ -175,7 +192,8 @@ def test_a_plan_lost_to_compaction_is_asked_for_again():
         sim.step()   # list, bash, write, inspect, run weak
     sim.messages = sim.messages[:2] + [{"role": "user", "content": "[Summary of earlier work] ..."}] + sim.messages[-2:]
     turn = sim.step()
-    assert json.loads(turn.tool_calls[0].arguments)["args"] == ["inspect"]
+    assert json.loads(turn.tool_calls[-1].arguments)["args"] == ["inspect"]
+    assert turn.tool_calls[0].name == "submit"      # the candidate still in view is registered all the same
 
 
 def test_when_the_engine_cannot_read_the_data_the_sample_submission_is_submitted():
@@ -188,7 +206,8 @@ def test_when_the_engine_cannot_read_the_data_the_sample_submission_is_submitted
     calls = sim.run()
     fallback = next(c for c in calls if c[1].get("path") == "fallback.py")
     assert "sample_submission.csv" in fallback[1]["content"]
-    assert [c[0] for c in calls][-3:] == ["run_python", "validate_submission", "submit"]
+    assert [c[0] for c in calls][-4:] == ["run_python", "validate_submission", "submit", "finish"]
+    assert "validation_score" not in calls[-2][1]        # the sample submission has no CV score
 
 
 # ---- real runs on the toy competition ---------------------------------------------------------------------
@@ -211,7 +230,7 @@ def test_a_run_iterates_past_its_first_candidate_and_submits_the_best_by_cv(env)
     store = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="it"))
     engine = [json.loads(e["arguments"])["args"] for e in _tool_calls(store)
               if e["name"] == "run_python" and json.loads(e["arguments"])["path"] == ENTRY]
-    assert [a[:2] for a in engine] == [["inspect"], ["run", "weak"], ["run", "linear"], ["ensemble"], ["select"]]
+    assert [a[:2] for a in engine][:3] == [["inspect"], ["run", "weak"], ["run", "linear"]]
     ws = store.root / "workspace"
     reg = json.loads((ws / "candidates.json").read_text())
     scores = {c["name"]: c["cv"] for c in reg["candidates"]}
@@ -220,6 +239,10 @@ def test_a_run_iterates_past_its_first_candidate_and_submits_the_best_by_cv(env)
     assert reg["best"] == best
     chosen = next(c for c in reg["candidates"] if c["name"] == best)
     assert pd.read_csv(store.submission_path).equals(pd.read_csv(ws / chosen["csv"]))
+    found = [e for e in store.read_events() if e["type"] == "candidate"]     # every CV candidate registered
+    assert sorted(e["validation_score"] for e in found) == sorted(scores.values())
+    graded = next(e for e in store.read_events() if e["type"] == "submission")
+    assert graded["validation_score"] == scores[best] and store.read_meta()["candidates"] == len(found)
     grading = json.loads(store.score_path.read_text())
     assert grading["valid"] is True and grading["score"] < 0.69
 
@@ -238,7 +261,10 @@ def test_a_run_killed_mid_recipe_resumes_from_its_history_and_finishes(env, tmp_
     linear = [e for e in calls if '"linear"' in e["arguments"] and e["name"] == "run_python"]
     assert [e.get("recovered") for e in linear] == ["interrupted", None]     # reported, then run again
     assert linear[1]["exit_code"] == 0 and "CANDIDATE" in linear[1]["output"]
-    assert store.read_meta()["status"] == "finished" and calls[-1]["name"] == "submit"
+    assert store.read_meta()["status"] == "finished" and calls[-1]["name"] == "finish"
     reg = json.loads((store.root / "workspace" / "candidates.json").read_text())
     assert {"weak", "linear"} <= {c["name"] for c in reg["candidates"]}
-    assert json.loads(store.score_path.read_text())["valid"] is True
+    killed = json.loads(store.score_path.read_text())
+    assert killed["valid"] is True
+    whole = start_run(RunSpec("toy-binary", policy="heuristic", sandbox="local", run_id="whole"))
+    assert killed["score"] == pytest.approx(json.loads(whole.score_path.read_text())["score"])   # same result

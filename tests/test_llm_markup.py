@@ -195,6 +195,7 @@ PLAN = [
     call("run_python", {"path": "solve.py", "args": []}),
     call("validate_submission", {}),
     call("submit", {}),
+    call("finish", {}),
 ]
 
 

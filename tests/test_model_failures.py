@@ -66,7 +66,7 @@ def test_another_model_error_fails_the_run_too(env):
 def test_an_outage_pauses_the_run_then_it_goes_on_and_the_pause_is_not_billed_as_work(env):
     _policy_yaml(env, model_outage={"wait_s": 0.4, "wait_max_s": 0.6})
     down = EndpointDown("model endpoint failed 7 time(s) in a row; last cause: connection error", retryable=True)
-    script = [turn(("bash", {"command": "true"})), down, down, down, turn(SAMPLE), turn(("submit", {}))]
+    script = [turn(("bash", {"command": "true"})), down, down, down, turn(SAMPLE), turn(("submit", {}), ("finish", {}))]
     statuses = []
 
     def sink(event):
@@ -88,7 +88,7 @@ def test_an_outage_pauses_the_run_then_it_goes_on_and_the_pause_is_not_billed_as
     assert statuses == [("model_outage", "paused")] * 3 + [("model_back", "running")]
     meta = store.read_meta()
     # 1.6 s paused, yet a 1 s wall-time budget was not used up: the pause is not counted by default
-    assert meta["status"] == "finished" and meta["stop_reason"] == "submitted" and meta["valid"] is True
+    assert meta["status"] == "finished" and meta["stop_reason"] == "finish" and meta["valid"] is True
     assert meta["paused_s"] >= 1.6 and meta["elapsed_s"] < 1.0
     assert not _types(store, "budget_exhausted")
 
@@ -97,7 +97,7 @@ def test_an_outage_waits_as_long_as_the_server_asks(env):
     _policy_yaml(env, model_outage={"wait_s": 0.1, "wait_max_s": 5})
     busy = EndpointDown("HTTP 429: rate limited", retry_after_s=0.7)
     store = start_run(RunSpec("toy-binary", sandbox="local", run_id="429"),
-                      policy_impl=scripted([busy, turn(SAMPLE), turn(("submit", {}))]))
+                      policy_impl=scripted([busy, turn(SAMPLE), turn(("submit", {}), ("finish", {}))]))
     assert [e["wait_s"] for e in _types(store, "model_outage")] == [0.7]
     assert store.read_meta()["paused_s"] >= 0.7 and store.read_meta()["valid"] is True
 
@@ -107,7 +107,7 @@ def test_an_outage_counts_toward_the_time_budget_when_configured_so(env):
     down = EndpointDown("endpoint down", retryable=True)
     store = start_run(RunSpec("toy-binary", sandbox="local", run_id="billed",
                               budgets=Budgets(seconds=1.0, seconds_include_outages=True)),
-                      policy_impl=scripted([down, down, turn(SAMPLE), turn(("submit", {}))]))
+                      policy_impl=scripted([down, down, turn(SAMPLE), turn(("submit", {}), ("finish", {}))]))
     assert _types(store, "budget_exhausted")[0]["reason"].startswith("time budget")
     assert store.read_meta()["status"] == "finished"          # a budget stop, not a failure
 
@@ -121,7 +121,7 @@ def test_a_context_overflow_compacts_the_history_at_once_and_retries_the_turn(en
     seen: list[int] = []
     inner = scripted([_big(0), _big(1), _big(2), _big(3),
                       ContextOverflow("This model's maximum context length is 2048 tokens"),
-                      turn(SAMPLE), turn(("submit", {}))])
+                      turn(SAMPLE), turn(("submit", {}), ("finish", {}))])
 
     def policy(state):
         seen.append(len(state["messages"]))
@@ -166,7 +166,7 @@ class _Writer:
 
 def test_summaries_and_reflections_count_in_tokens_and_cost(env):
     _policy_yaml(env, context_window_tokens=2000, compact_at_fraction=0.5, keep_recent_turns=1)
-    turns = [_big(0), _big(1), _big(2), turn(SAMPLE, cost_usd=0.01), turn(("submit", {}), cost_usd=0.01)]
+    turns = [_big(0), _big(1), _big(2), turn(SAMPLE, cost_usd=0.01), turn(("submit", {}), ("finish", {}), cost_usd=0.01)]
     store = start_run(RunSpec("toy-binary", sandbox="local", run_id="costs"), policy_impl=_Writer(turns))
     compactions = _types(store, "context_compacted")
     assert compactions and all(c["method"] == "model" and c["tokens"] == 540 for c in compactions)
@@ -187,7 +187,7 @@ def test_one_turn_cap_the_flag_overrides_the_scaffold_and_the_prompt_says_the_sa
     assert len(_types(store, "model_turn")) == 3
     assert _types(store, "budget_exhausted")[0]["reason"] == "max_turns: 3 turns taken (limit 3)"
     system = json.loads((store.root / "initial_state.json").read_text())["messages"][0]["content"]
-    assert "at most 3." in system and store.read_meta()["budgets"]["max_turns"] == 3
+    assert "3 turns" in system and store.read_meta()["budgets"]["max_turns"] == 3
     plain = start_run(RunSpec("toy-binary", sandbox="local", run_id="cap2"),
                       policy_impl=scripted([turn(("bash", {"command": "true"}))]))
     assert len(_types(plain, "model_turn")) == 2 and plain.read_meta()["budgets"]["max_turns"] == 2

@@ -75,7 +75,7 @@ def _check(runs, run_id):
     assert [e["type"] for e in evs].count("run_started") == 1
     assert [e["type"] for e in evs][-4:] == ["submission", "grading", "reflection", "run_finished"]
     meta = store.read_meta()
-    assert meta["status"] == "finished" and meta["stop_reason"] == "submitted" and meta["resumed"] >= 1
+    assert meta["status"] == "finished" and meta["stop_reason"] == "replay_exhausted" and meta["resumed"] >= 1
     assert json.loads(store.score_path.read_text())["valid"] is True
     return store
 

@@ -115,7 +115,7 @@ def test_list_search_and_memory(ctx, specs):
     assert "a.py:2:" in rec["output"]
     run_tool(ctx, specs, "append_memory", {"note": "LightGBM overfit; use CV", "title": "t1"})
     rec = run_tool(ctx, specs, "read_memory", {})
-    assert "LightGBM overfit" in rec["output"] and "## " in rec["output"]
+    assert "- note: t1: LightGBM overfit; use CV" in rec["output"] and "## general" in rec["output"]
 
 
 def test_schemas_follow_the_scaffold(specs):

@@ -85,3 +85,17 @@ m = LogisticRegression().fit(tr[['x1','x2','x3']], tr['target'])
 pd.DataFrame({'id': te['id'], 'target': m.predict_proba(te[['x1','x2','x3']])[:, 1]}).to_csv('submission.csv', index=False)
 print('ok')
 """
+
+# A short solving session, one call a turn: turn 2 prints a long output, turn 5 validates, turn 6 submits.
+SOLVE_CALLS = [("list_files", {}), ("bash", {"command": "seq 1 60"}),
+               ("write_file", {"path": "solve.py", "content": SOLVE}), ("run_python", {"path": "solve.py"}),
+               ("validate_submission", {}), ("submit", {})]
+
+
+def solved_run(runs: Path, run_id: str) -> None:
+    """A finished run of the real graph on the toy competition that replays SOLVE_CALLS (recorded as `<id>-src`)."""
+    from agent.graph.runner import start_run
+    from agent.graph.spec import RunSpec
+
+    record_turns(runs, f"{run_id}-src", SOLVE_CALLS)
+    start_run(RunSpec(TOY_ID, policy="replay", replay_run=f"{run_id}-src", sandbox="local", run_id=run_id))

@@ -43,3 +43,37 @@ class Budgets:
         if self.usd is not None and state.get("cost_usd", 0.0) >= self.usd:
             return f"money budget: ${state.get('cost_usd', 0.0):.4f} spent (limit ${self.usd:g})"
         return None
+
+    def used_share(self, state: dict) -> float:
+        """How far the run is through its budgets: the largest share used of any (0 when all are unlimited)."""
+        tokens = state.get("prompt_tokens", 0) + state.get("completion_tokens", 0)
+        pairs = ((self.max_turns, state.get("turns", 0)), (self.tokens, tokens),
+                 (self.seconds, state.get("elapsed_s", 0.0)), (self.usd, state.get("cost_usd", 0.0)))
+        return max([used / limit for limit, used in pairs if limit], default=0.0)
+
+    def seconds_left(self, state: dict) -> float | None:
+        """Wall time left of the time budget (None when unlimited)."""
+        return None if self.seconds is None else max(0.0, self.seconds - state.get("elapsed_s", 0.0))
+
+    def left_text(self, state: dict) -> str:
+        """What is left, for the model: e.g. "about 42 min and 31 turns left (58% of the budget used)"."""
+        parts = []
+        secs = self.seconds_left(state)
+        if secs is not None:
+            parts.append(f"about {secs / 60:.0f} min" if secs >= 120 else f"about {secs:.0f} s")
+        if self.max_turns is not None:
+            parts.append(f"{max(0, self.max_turns - state.get('turns', 0))} turns")
+        if self.tokens is not None:
+            used = state.get("prompt_tokens", 0) + state.get("completion_tokens", 0)
+            parts.append(f"{max(0, self.tokens - used)} tokens")
+        if self.usd is not None:
+            parts.append(f"${max(0.0, self.usd - state.get('cost_usd', 0.0)):.2f}")
+        left = " and ".join(parts) + " left" if parts else "no budget limit"
+        return f"{left} ({self.used_share(state):.0%} of the budget used)"
+
+    def describe(self) -> str:
+        """The budgets in words, for the first prompt."""
+        parts = [f"{self.seconds / 60:g} minutes of wall time" if self.seconds else "",
+                 f"{self.max_turns} turns" if self.max_turns else "", f"{self.tokens} tokens" if self.tokens else "",
+                 f"${self.usd:g}" if self.usd else ""]
+        return ", ".join(p for p in parts if p) or "unlimited"

@@ -7,17 +7,42 @@ run again (its recorded result is used), a call that started but has no result i
 model as interrupted (its effects are unknown), unless its tool only reads, which is simply run again.
 The redone step writes `tool_started` again for each such call, with `recovered` and the first start's
 time, so the log still shows every call's start and result.
+
+What the cut step's events say is written to `recovery.json` (with the checkpoint's seq) *before* the log
+is truncated, so a resume that is itself killed right after truncating loses nothing: the next resume of
+the same step merges that record with what its own predecessor wrote.
 """
 
 from __future__ import annotations
 
+import json
+
+from agent.runstore import RunStore, write_json
+
 INTERRUPTED_EXIT = 130          # as a shell reports a command stopped by a signal
+INTERRUPTED_PREFIX = "error: this call was interrupted"   # how a cut call's observation begins (policies test it)
 INTERRUPTED = (
-    "error: this call was interrupted: the agent's process was killed while it ran, and the run was resumed "
+    f"{INTERRUPTED_PREFIX}: the agent's process was killed while it ran, and the run was resumed "
     "after a restart. Its effects are unknown: it may have done all, part or none of its work (files may be "
     "written in part, a process it started may have stopped midway). It was not run again. Check the state "
     "it would have changed before relying on it, and call it again if it is still needed."
 )
+
+
+def keep_cut_step(store: RunStore, seq: int, events: list[dict]) -> list[dict]:
+    """The events of the step cut at checkpoint seq `seq`: these, after those an earlier resume of the same step
+    kept; written durably to recovery.json before the caller truncates the log."""
+    path = store.root / "recovery.json"
+    kept: list[dict] = []
+    try:
+        old = json.loads(path.read_text())
+        if old.get("seq") == seq and isinstance(old.get("events"), list):
+            kept = old["events"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    merged = kept + [e for e in events if e not in kept]
+    write_json(path, {"seq": seq, "events": merged})
+    return merged
 
 
 def calls_in_flight(events: list[dict]) -> dict[str, dict]:

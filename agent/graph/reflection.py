@@ -23,10 +23,13 @@ def rule_based_critique(state: dict, grading: dict | None) -> str:
     calls, errs = state.get("tool_calls", 0), state.get("tool_errors", 0)
     worked.append(f"{calls - errs} of {calls} tool calls succeeded in {state.get('turns', 0)} turns.")
     failed += [f"Tool error: {e}" for e in errors[:3]]
-    stop = state.get("stop_reason") or "unknown"
-    if stop != "submitted":
-        failed.append(f"The attempt ended by {stop}, not by a submission.")
-        nxt.append("Write a valid baseline submission early, then improve it.")
+    found = state.get("candidates") or []
+    scored = [c for c in found if c.get("valid") and c.get("validation_score") is not None]
+    if found:
+        worked.append(f"{len(found)} candidates registered, {len(scored)} valid with a validation score.")
+    if not any(c.get("valid") for c in found):
+        failed.append("No valid candidate was registered with submit.")
+        nxt.append("Register a valid baseline candidate early (submit with its validation score), then improve it.")
     if g.get("valid") and not g.get("medal"):
         nxt.append("Try stronger features or models with a held-out validation split before submitting.")
     if errors:

@@ -3,6 +3,9 @@
 Everything that can fail on bad input (the spec, scaffold, task, memory file, model config) is checked
 before the run's folder is made; a failure while opening the sandbox removes the folder again. So an
 error never leaves a half-made record behind, and a record, once made, is always resumable.
+
+One run, one owner: the process that starts or resumes a run holds its lock (RunStore.acquire) for as
+long as it works on it, and a heartbeat thread keeps meta.json's `heartbeat` fresh meanwhile.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent import memory
+from agent.graph import control
 from agent.graph.build import RunContext, build_graph
+from agent.graph.heartbeat import Heartbeat
 from agent.graph.policies.base import Policy
+from agent.graph.recovery import keep_cut_step
 from agent.graph.sandboxes import open_sandbox
+from agent.graph.search import direction
 from agent.graph.spec import CUSTOM, RunSpec
 from agent.graph.state import AgentState, initial_state
 from agent.graph.task import Task, load_task
-from agent.runstore import LIVE, Emitter, RunStore, new_run_id, now_iso
+from agent.runstore import Emitter, RunStore, new_run_id, now_iso, write_json
 from agent.sandbox import pick_kind
 from agent.sandbox.describe import describe
 from agent.sandbox.limits import check_spec, limits_record, resolve_limits
@@ -33,7 +40,7 @@ from agent.scaffold import Scaffold, load_scaffold
 from agent.tools import TOOLS, ToolContext, tool_schemas
 from common import paths
 from common.errors import UserError
-from common.procs import pid_alive, process_start
+from common.procs import process_start
 
 RECURSION_LIMIT = 100_000
 
@@ -57,6 +64,7 @@ def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaF
     from agent.llm import EndpointDown, LLMClient, LLMConfig
 
     cfg = LLMConfig.from_env(model=spec.model, base_url=spec.base_url, config_file=spec.config_file)
+    cfg.extra_body = {"seed": spec.seed, **cfg.extra_body}   # the request's seed (a config's own `seed` wins)
     client = LLMClient(cfg)
     try:
         client.preflight()  # fails fast: no endpoint, refused key, bad URL, nothing listening; learns the window
@@ -78,11 +86,12 @@ def check_memory_file(path: Path) -> None:
                         f"EVOFORGE_MEMORY to a writable place")
 
 
-def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink | None) -> None:
-    """Write event 0, run_started (the one place it is written: at start, and again on resume if it was lost)."""
+def record_start(store: RunStore, spec: RunSpec, sandbox_kind: str, sink: Sink | None, **extra: Any) -> None:
+    """Write event 0, run_started (the one place it is written: at start, on resume if it was lost, and for a
+    fork, with `forked_from` among `extra`)."""
     Emitter(store, 0, 0, sink).emit("run_started", run_id=store.run_id, task=spec.task, policy=spec.policy,
                                     model=spec.model, sandbox=sandbox_kind, scaffold_commit=spec.scaffold_commit,
-                                    budgets=spec.budgets.to_dict())
+                                    budgets=spec.budgets.to_dict(), **extra)
 
 
 def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, policy: Policy,
@@ -90,10 +99,10 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
     """The nodes' context, with the sandbox opened over the run's workspace (with the limits the run recorded)."""
     limits = resolve_limits(spec.sandbox_limits or scaffold.policy.sandbox, store.workspace)
     sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits,
-                           state_dir=store.sandbox_state)
+                           env={"EVOFORGE_SEED": str(spec.seed)}, state_dir=store.sandbox_state)
     mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
-                           submission_dest=store.submission_path, memory_path=mem)
+                           candidates_dir=store.candidates_dir, memory_path=mem)
     budgets = spec.budgets.with_turn_cap(scaffold.policy.max_turns)   # records from before the cap was recorded
     ctx = RunContext(store, task, scaffold, policy, tool_ctx, budgets, sink, memory_path=mem)
     return ctx, sandbox
@@ -101,10 +110,12 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
 
 def _first_state(spec: RunSpec, scaffold: Scaffold, task: Task, sandbox: Any) -> AgentState:
     system = scaffold.render("system", data_dir=sandbox.data_path, workspace=sandbox.workspace_path,
-                             max_turns=spec.budgets.max_turns, environment=describe(sandbox))
+                             max_turns=spec.budgets.max_turns, environment=describe(sandbox),
+                             budget=spec.budgets.describe())
     start = scaffold.render("start", task_id=spec.task, description=task.description(),
                             submission_format=task.submission_format(), data_dir=sandbox.data_path,
-                            memory=memory.read_memory(scaffold.policy.memory_in_prompt_chars) or "(none yet)")
+                            memory=memory.lessons_for(memory.family_of(task.id), scaffold.policy.memory_in_prompt_chars)
+                            or "(none yet)", metric=task.config.metric, direction=direction(task.config.higher_is_better))
     return initial_state([{"role": "system", "content": system}, {"role": "user", "content": start}])
 
 
@@ -131,25 +142,28 @@ def start_run(spec: RunSpec, *, sink: Sink | None = None, on_delta: DeltaFn | No
                    scaffold_dir=str(scaffold.root), created=now_iso(),
                    sandbox_limits=limits_record(resolve_limits(
                        {**scaffold.policy.sandbox, **check_spec(spec.sandbox_limits, "sandbox limits")}, paths.runs_dir())))
-    store = RunStore.create(spec.run_id)
+    store = RunStore.create(spec.run_id)      # owned by this process from here on
     try:
         ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
         try:
             state = _first_state(spec, scaffold, task, sandbox)
-            (store.root / "initial_state.json").write_text(json.dumps(state))
+            write_json(store.root / "initial_state.json", state)   # before meta.json: a record is resumable
             store.write_meta({**spec.to_meta(), "status": "running", "sandbox": sandbox.kind,
                               "sandbox_isolation": sandbox.isolation, "turns": 0, "tokens": 0, "cost_usd": 0.0,
-                              **_owner()})
+                              "heartbeat": now_iso(), **_owner()})
         except BaseException:
             sandbox.close()
             raise
     except BaseException:
         store.discard()          # nothing ran: leave no record behind
         raise
-    if on_created:
-        on_created(store.run_id)
-    record_start(store, spec, sandbox.kind, sink)
-    _drive(ctx, sandbox, state)
+    try:
+        if on_created:
+            on_created(store.run_id)
+        record_start(store, spec, sandbox.kind, sink)
+        _drive(ctx, sandbox, state)
+    finally:
+        store.release()
     return store
 
 
@@ -159,37 +173,63 @@ def is_finished(store: RunStore) -> bool:
     return bool(events) and events[-1].get("type") == "run_finished"
 
 
+def _settle_finished(store: RunStore) -> None:
+    """A run killed between its run_finished event and the meta.json update after it: finish the meta."""
+    meta, last = store.read_meta(), store.read_events()[-1]
+    if meta.get("status") not in ("finished", "failed"):
+        totals = last.get("totals") or {}
+        store.update_meta(status=last.get("status"), stop_reason=last.get("stop_reason"),
+                          stop_kind=last.get("stop_kind"), totals=totals, **totals)
+
+
 def resume_run(ref: str, *, sink: Sink | None = None, on_delta: DeltaFn | None = None) -> RunStore:
     """Continue a run (id or unique prefix) from its last checkpointed step; events past it are dropped, then
-    re-made. A finished run is left as it is."""
+    re-made. UserError while another process runs it. A finished run is left as it was (see `is_finished`)."""
     store = RunStore.open(ref)
-    meta = store.read_meta()
-    if is_finished(store):
-        return store
-    if meta.get("status") in LIVE and meta.get("pid") != os.getpid() and pid_alive(meta.get("pid"),
-                                                                                   meta.get("pid_start")):
-        raise UserError(f"run {store.run_id!r} is still running (pid {meta.get('pid')}); stop it before resuming")
-    if not (store.root / "initial_state.json").is_file():
-        raise UserError(f"run {store.run_id!r} was killed before its first step was recorded; start a new run")
-    spec = RunSpec.from_meta(meta)
-    scaffold = load_scaffold(known_tools=set(TOOLS))
-    check_memory_file(paths.memory_file())
-    task = load_task(spec.task)
-    if spec.policy == CUSTOM:
-        raise UserError(f"run {store.run_id!r} was driven by a policy given in code; resume it from code")
-    policy, _ = _make_policy(spec, task, scaffold, on_delta, resuming=True)
-    ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
-    if not store.read_events()[:1] or store.read_events()[0].get("type") != "run_started":
-        store.truncate_events(0)
-        record_start(store, spec, sandbox.kind, sink)
-    _drive(ctx, sandbox, None)
+    store.acquire()                          # one owner: a second resume (or the running start) refuses here
+    try:
+        meta = store.read_meta()
+        if is_finished(store):
+            _settle_finished(store)
+            return store
+        if not (store.root / "initial_state.json").is_file():
+            raise UserError(f"run {store.run_id!r} was killed before its first step was recorded; start a new run")
+        spec = RunSpec.from_meta(meta)
+        scaffold = load_scaffold(known_tools=set(TOOLS))
+        check_memory_file(paths.memory_file())
+        task = load_task(spec.task)
+        if spec.policy == CUSTOM:
+            raise UserError(f"run {store.run_id!r} was driven by a policy given in code; resume it from code")
+        policy, _ = _make_policy(spec, task, scaffold, on_delta, resuming=True)
+        ctx, sandbox = _context(store, spec, scaffold, task, policy, sink)
+        if not store.read_events()[:1] or store.read_events()[0].get("type") != "run_started":
+            store.truncate_events(0)
+            record_start(store, spec, sandbox.kind, sink)
+        _drive(ctx, sandbox, None)
+    finally:
+        store.release()
     return store
+
+
+def _stop_watch(store: RunStore, sandbox: Any) -> Callable[[], None]:
+    """A heartbeat tick that stops the running command (Sandbox.interrupt) once for each stop request."""
+    acted: set[str] = set()
+
+    def tick() -> None:
+        stops = [r.id for r in control.requests(store, acted) if r.action == "stop"]
+        if stops:
+            acted.update(stops)
+            interrupt = getattr(sandbox, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+    return tick
 
 
 def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
     """Run the graph to its end from `inputs` (a new run) or from the last checkpoint (inputs None)."""
     store = ctx.store
     interrupted = False
+    beat = Heartbeat(store, on_tick=_stop_watch(store, sandbox)).start()
     try:
         conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
         with closing(conn):
@@ -203,7 +243,8 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
                 if not values and not snap.next:   # killed before the first checkpoint: start from the top
                     inputs = json.loads((store.root / "initial_state.json").read_text())
                 seq = values.get("seq", 1)
-                ctx.recover([e for e in store.read_events() if e.get("seq", 0) >= seq])  # a step cut by the kill
+                cut = [e for e in store.read_events() if e.get("seq", 0) >= seq]   # a step cut by the kill
+                ctx.recover(keep_cut_step(store, seq, cut))                        # durable before truncating
                 dropped = store.truncate_events(seq)
                 store.update_meta(status="running", resumed=store.read_meta().get("resumed", 0) + 1,
                                   events_dropped_on_resume=dropped, **_owner())
@@ -216,6 +257,7 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
         _mark(store, status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
     finally:
+        beat.stop()
         try:
             sandbox.close(keep_jobs=interrupted)
         except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome

@@ -34,6 +34,7 @@ class RunSpec:
     #                                    at start: every limit, resolved for this machine (resume reads them back)
     budgets: Budgets = field(default_factory=Budgets)
     run_id: str = ""                   # at start: a generated id when none is given
+    seed: int = 0                      # the attempt's seed: the model's request `seed`, EVOFORGE_SEED in the sandbox
     scaffold_commit: str = ""          # at start
     scaffold_dir: str = ""             # at start
     created: str = ""                  # at start
@@ -52,6 +53,8 @@ class RunSpec:
                             f"which uses no model): drop {'them' if len(given) > 1 else 'it'} or use --policy llm")
         if self.run_id:
             check_run_id(self.run_id)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise UserError(f"--seed must be a whole number >= 0, got {self.seed!r}")
         b = self.budgets
         for name, value in (("--max-turns", b.max_turns), ("--budget-tokens", b.tokens),
                             ("--budget-seconds", b.seconds), ("--budget-usd", b.usd)):

@@ -12,7 +12,9 @@ class PolicyStop(Exception):
 class StopKind(StrEnum):
     """The kind of a run's stop; `stop_reason` next to it in the state is the human-readable detail."""
 
-    SUBMITTED = "submitted"                  # the agent submitted
+    AGENT_FINISHED = "agent_finished"        # the agent called `finish`
+    USER_STOP = "user_stop"                  # a person asked the attempt to stop (agent.graph.control)
+    SUBMITTED = "submitted"                  # records of earlier versions: the agent's submit ended the run
     BUDGET = "budget"                        # turns, tokens, wall time or money ran out
     NO_TOOL_CALLS = "no_tool_calls"          # the model stopped calling tools despite the nudges
     POLICY_DONE = "policy_done"              # the policy said it has nothing more to do (PolicyStop)

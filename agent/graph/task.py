@@ -77,10 +77,9 @@ class Task:
 
 def load_task(task_id: str, prepare: bool = True) -> Task:
     """Find the task (UserError when unknown) and prepare its data once."""
-    from tasks.mle_lite.registry import get_competition
-    from tasks.rl_runs.registry import get_task
+    from tasks.registry import get_task
 
-    comp = get_task(task_id) or get_competition(task_id)
+    comp = get_task(task_id)
     if prepare:
         comp.prepare()
     return Task(task_id, comp)

@@ -28,6 +28,7 @@ def _setup(ws: Path):
 
     spec = json.loads((ws / "task.json").read_text())
     book = validate_book(json.loads((ws / "recipes.json").read_text()))
+    book["cv"]["seed"] += int(os.environ.get("EVOFORGE_SEED", "0"))   # the attempt's seed shifts folds and models
     data = os.environ.get("DATA_DIR", "/data")
     t0 = time.monotonic()
     problem = load_problem(data, spec, book["cv"]["group_column"])
@@ -96,7 +97,7 @@ def cmd_run(ws: Path, args) -> int:
     entry.update(name=recipe["name"], kind=kind, metric=metric, family=recipe["model"]["family"])
     entry = candidates.add(ws, metric, entry, result["submission"], arrays)
     top = candidates.best(candidates.load(ws))
-    _emit("CANDIDATE", name=entry["name"], cv=entry["cv"], folds=entry["folds"], seconds=entry["seconds"],
+    _emit("CANDIDATE", name=entry["name"], cv=entry["cv"], file=entry["csv"], folds=entry["folds"], seconds=entry["seconds"],
           best=top["name"], best_cv=top["cv"])
     return 0
 
@@ -118,7 +119,7 @@ def cmd_ensemble(ws: Path, args) -> int:
              "family": "blend", "weights": result["weights"]}
     entry = candidates.add(ws, metric, entry, result["submission"], _arrays(result, result["rows_index"]))
     top = candidates.best(candidates.load(ws))
-    _emit("CANDIDATE", name="ensemble", cv=entry["cv"], weights=result["weights"], best=top["name"],
+    _emit("CANDIDATE", name="ensemble", cv=entry["cv"], file=entry["csv"], weights=result["weights"], best=top["name"],
           best_cv=top["cv"])
     return 0
 

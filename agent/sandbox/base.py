@@ -46,7 +46,10 @@ class ExecResult:
     output: str
     timed_out: bool
     duration_s: float
-    killed_reason: str | None = None   # "timeout", "out of memory", "pids limit", "disk limit", ...
+    killed_reason: str | None = None   # "timeout", "out of memory", "pids limit", "disk limit", "stopped", ...
+
+
+STOPPED = "stopped"   # killed_reason of a command ended by Sandbox.interrupt (the attempt is being stopped)
 
 
 @runtime_checkable
@@ -62,6 +65,10 @@ class Sandbox(Protocol):
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         """Run `bash -c command` in the workspace and return what happened."""
+        ...
+
+    def interrupt(self) -> None:
+        """Kill the commands running now (they return with killed_reason "stopped"); the sandbox stays usable."""
         ...
 
     def close(self, keep_jobs: bool = False) -> None:

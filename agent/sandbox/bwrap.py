@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from agent.sandbox.base import ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
+from agent.sandbox.base import STOPPED, ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
 from agent.sandbox.cgroups import Cgroup
 from agent.sandbox.image import TRAINER_MOUNTS, rootfs_dir
 from agent.sandbox.jobs import JOB_SHELL, Jobs, children
@@ -87,7 +87,8 @@ class BwrapSandbox:
     workspace_path = WORKSPACE
 
     def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
-                 gpus: bool | None = None, state_dir: Path | None = None) -> None:
+                 gpus: bool | None = None, env: dict[str, str] | None = None, state_dir: Path | None = None) -> None:
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         ok, why = bwrap_status()
         if not ok:
             raise SandboxError(f"local sandbox unavailable: {why}")
@@ -110,6 +111,7 @@ class BwrapSandbox:
         if self.cgroup is None and os.geteuid() == 0:
             raise SandboxError("local sandbox unavailable: as root it needs a pids cgroup and none could be made")
         self._running: set[int] = set()
+        self._interrupted: set[int] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._args = self._bwrap_args()
@@ -122,6 +124,7 @@ class BwrapSandbox:
     def env(self) -> dict[str, str]:
         """The environment every command gets (nothing of the host's)."""
         env = thread_env(self.limits.cpus)
+        env.update(self.extra_env)
         env.update(PATH="/usr/local/bin:/usr/bin:/bin", DATA_DIR=DATA, WORKSPACE=WORKSPACE, HOME=WORKSPACE,
                    PYTHONUNBUFFERED="1", LANG="C.UTF-8", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib",
                    USER="sandbox")
@@ -212,10 +215,12 @@ class BwrapSandbox:
             status = _read_status(st_r)
             with self._lock:
                 self._running.discard(pid)
+                stopped = pid in self._interrupted
+                self._interrupted.discard(pid)
         duration = time.monotonic() - t0
         after = self.cgroup.counters() if self.cgroup else (0, 0)
         code = 124 if timed_out else (128 + signal.SIGKILL if status is None else status)
-        reason = self._reason(code, timed_out, disk_full, buf, before, after)
+        reason = STOPPED if stopped else self._reason(code, timed_out, disk_full, buf, before, after)
         text = buf.text() + (("\n" + watch.message() + "\n") if disk_full else "")
         return ExecResult(code, text, timed_out, duration, reason)
 
@@ -250,6 +255,14 @@ class BwrapSandbox:
         if _FORK_ERRORS.search(tail) or _FORK_ERRORS.search(head):
             return "pids limit"
         return None
+
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped"); later commands run as usual."""
+        with self._lock:
+            running = list(self._running)
+            self._interrupted.update(running)
+        for pid in running:
+            self._kill(pid)
 
     # -- jobs (agent.sandbox.jobs): a bubblewrap container of their own that outlives evoforge ----------------
     def job_start(self, job_id: str, argv: list[str], log: str, max_s: float) -> dict:

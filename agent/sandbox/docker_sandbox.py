@@ -7,6 +7,10 @@ Each command runs in its own session inside the container; a timeout kills that 
 when a command returns every process of the container but its init and keeper is killed, so
 nothing a command started (background jobs, `setsid`, double forks) outlives it. The workspace
 disk quota watchdog (agent.sandbox.quota) stops a command that fills the workspace.
+
+A container would outlive a killed evoforge (kill -9, a crash) and the command in it would go on writing
+into the workspace; so each sandbox starts a small watchdog process on the host (`_WATCHDOG`) that
+removes the container as soon as its owner dies (see `Watchdog`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import os
 import re
 import secrets
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +31,7 @@ from docker.types import DeviceRequest
 
 from agent.sandbox.base import (
     PASSTHROUGH_ENV,
+    STOPPED,
     ExecResult,
     Limits,
     OutputBuffer,
@@ -34,6 +41,7 @@ from agent.sandbox.base import (
     thread_env,
 )
 from agent.sandbox.engine import client as engine_client
+from agent.sandbox.engine import engine_url
 from agent.sandbox.image import TRAINER_MOUNTS, image_tag
 from agent.sandbox.jobs import JOB_SHELL, Jobs
 from agent.sandbox.quota import DiskWatch
@@ -159,6 +167,65 @@ esac
 """
 
 
+# The watchdog: blocks reading a pipe whose write end only the owner holds. The owner writes a byte when it
+# closes the sandbox itself; EOF without it means the owner died, and the container is removed, unless the
+# sandbox's job records (folder argv[4]) show a training job still before its deadline: that container is left for
+# the resumed run to re-attach (the job ends by its own deadline; the reaper removes the orphan).
+_WATCHDOG = r"""
+import glob, json, os, sys, time
+import docker   # loaded beforehand: when the owner dies, only the removal is left to do
+fd, container, url, jobs = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def job_running(path):
+    try:
+        with open(path) as f:
+            r = json.load(f)
+        return r.get("ended") is None and float(r.get("deadline") or 0) > time.time()
+    except Exception:
+        return False
+try:
+    closed = os.read(fd, 1)
+except OSError:
+    closed = b""
+if not closed and not any(job_running(p) for p in glob.glob(os.path.join(jobs, "job-*.json"))):
+    try:
+        c = docker.DockerClient(base_url=url, timeout=30) if url else docker.from_env(timeout=30)
+        c.containers.get(container).remove(force=True)
+    except Exception:
+        pass
+"""
+
+
+class Watchdog:
+    """A host process that removes a container when this process dies (kill -9 included) and runs no job (records
+    in `jobs_dir`); `disarm` on close."""
+
+    def __init__(self, container: str, jobs_dir: Path) -> None:
+        r, self._w = os.pipe()                 # non-inheritable: no child of ours keeps the write end open
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", "-c", _WATCHDOG, str(r), container, engine_url() or "",
+                                          str(jobs_dir)],
+                                         pass_fds=(r,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+        finally:
+            os.close(r)
+
+    def disarm(self) -> None:
+        """Tell the watchdog the container is taken care of, and let it exit."""
+        if self._w < 0:
+            return
+        try:
+            os.write(self._w, b"x")
+        except OSError:
+            pass
+        os.close(self._w)
+        self._w = -1
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def container_name(name: str) -> str:
     """A valid container name for a sandbox name (evoforge-<name>, odd characters replaced)."""
     clean = re.sub(r"[^a-zA-Z0-9_.-]", "-", name)[:200]
@@ -186,9 +253,11 @@ class DockerSandbox:
         name: str | None = None,
         gpus: bool | None = None,
         image: str | None = None,
+        env: dict[str, str] | None = None,
         state_dir: Path | None = None,
     ) -> None:
         self.workspace, self.public = check_dirs(workspace, public)
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         self.limits = limits or Limits()
         self.name = container_name(name) if name else container_name(secrets.token_hex(6))
         self.gpus = self.limits.gpus if gpus is None else gpus
@@ -206,6 +275,10 @@ class DockerSandbox:
         except DockerException as exc:
             raise SandboxError(f"cannot start the docker sandbox: {exc}") from exc
         self.id = self.container.id
+        self._running: set[str] = set()          # tokens of the commands running now
+        self._interrupted: set[str] = set()
+        self._lock = threading.Lock()
+        self.watchdog = Watchdog(self.id, self.jobs.dir)
         write_owner(self.state_dir)
         self.jobs.reattach()
 
@@ -284,6 +357,7 @@ class DockerSandbox:
         ncpu = self.client.info().get("NCPU") or os.cpu_count() or 1
         env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ and k != "TZ"}
         env.update(thread_env(lim.cpus))
+        env.update(self.extra_env)
         env.update(DATA_DIR=DATA, WORKSPACE=WORKSPACE, HOME=WORKSPACE, PYTHONUNBUFFERED="1",
                    LANG="C.UTF-8", TMPDIR="/tmp", MPLCONFIGDIR="/tmp/matplotlib")
         device_requests = None
@@ -322,6 +396,8 @@ class DockerSandbox:
             if "is not running" in str(exc):
                 self.container = self._attach() or self._create()
                 self.id, self.keeper = self.container.id, self._keeper_pid()
+                self.watchdog.disarm()
+                self.watchdog = Watchdog(self.id)
                 return self._note(self.exec(command, timeout), "the sandbox container had stopped and was restarted")
             raise
         done = threading.Event()
@@ -336,6 +412,8 @@ class DockerSandbox:
                 done.set()
 
         threading.Thread(target=read, daemon=True).start()
+        with self._lock:
+            self._running.add(token)
         watch = DiskWatch(self.workspace, self.limits.disk_mb)
         deadline, timed_out, disk_full = t0 + timeout, False, False
         while not done.wait(min(0.25, max(0.0, deadline - time.monotonic()))):
@@ -350,6 +428,11 @@ class DockerSandbox:
                 done.wait(2)
         duration = time.monotonic() - t0
         r = self._result(buf, token, ex["Id"], timed_out, duration)
+        with self._lock:
+            self._running.discard(token)
+            if token in self._interrupted:
+                self._interrupted.discard(token)
+                r.killed_reason = STOPPED
         if disk_full:
             r.output += "\n" + watch.message() + "\n"
             r.killed_reason = "disk limit"
@@ -406,6 +489,14 @@ class DockerSandbox:
         r.output = f"[{note}]\n" + r.output
         return r
 
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped"); later commands run as usual."""
+        with self._lock:
+            tokens = list(self._running)
+            self._interrupted.update(tokens)
+        for token in tokens:
+            self._kill_session(token)
+
     # -- jobs (agent.sandbox.jobs): sessions of their own in this container, spared by every command's sweep ------
     def _spared(self) -> str:
         """The sessions the sweep after a command leaves alone: "sid:start" of this container's running jobs."""
@@ -460,6 +551,7 @@ class DockerSandbox:
         interrupted attempt) a container with running jobs is left for the resumed attempt to re-attach."""
         if keep_jobs and self.jobs.running():
             self.jobs.close()
+            self.watchdog.disarm()
             return
         try:
             self.jobs.end_all("the attempt ended: its sandbox was closed")
@@ -472,6 +564,7 @@ class DockerSandbox:
         except DockerException as exc:
             log.warning("could not remove sandbox container %s: %s", self.name, exc)
         self.jobs.close()
+        self.watchdog.disarm()
 
     def __enter__(self) -> DockerSandbox:
         return self

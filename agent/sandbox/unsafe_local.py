@@ -22,7 +22,15 @@ import threading
 import time
 from pathlib import Path
 
-from agent.sandbox.base import PASSTHROUGH_ENV, ExecResult, Limits, OutputBuffer, check_dirs, thread_env
+from agent.sandbox.base import (
+    PASSTHROUGH_ENV,
+    STOPPED,
+    ExecResult,
+    Limits,
+    OutputBuffer,
+    check_dirs,
+    thread_env,
+)
 from agent.sandbox.proctree import kill_tree
 from agent.sandbox.quota import DiskWatch
 
@@ -62,20 +70,24 @@ class UnsafeLocalSandbox:
     kind = "unsafe-local"
     isolation = "NONE: plain processes of the host, as the user running evoforge (unsafe-local)"
 
-    def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None) -> None:
+    def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         log.warning(UNSAFE_WARNING)
+        self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         ws, pub = check_dirs(workspace, public)
         self.limits = limits or Limits()
         self.name = name
         self.workspace_path = str(ws)
         self.data_path = str(pub)
         self._running: set[int] = set()
+        self._interrupted: set[int] = set()
         self._lock = threading.Lock()
 
     def env(self) -> dict[str, str]:
         """The scrubbed environment every command gets."""
         env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
         env.update(thread_env(self.limits.cpus))
+        env.update(self.extra_env)
         env.update(
             PATH=os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
             DATA_DIR=self.data_path, WORKSPACE=self.workspace_path, HOME=self.workspace_path,
@@ -137,8 +149,12 @@ class UnsafeLocalSandbox:
             reader.join(timeout=5)
             with self._lock:
                 self._running.discard(p.pid)
+                stopped = p.pid in self._interrupted
+                self._interrupted.discard(p.pid)
         duration = time.monotonic() - t0
         code = 124 if timed_out else _signal_exit(p.returncode)
+        if stopped:
+            return ExecResult(code, buf.text(), False, duration, STOPPED)
         if disk_full:
             return ExecResult(code, buf.text() + "\n" + watch.message() + "\n", False, duration, "disk limit")
         return ExecResult(code, buf.text(), timed_out, duration, self._reason(code, timed_out, buf))
@@ -164,6 +180,14 @@ class UnsafeLocalSandbox:
         if _FORK_ERRORS.search(tail) or _FORK_ERRORS.search(bytes(buf.head[-4096:])):
             return "pids limit"
         return None
+
+    def interrupt(self) -> None:
+        """Kill the commands running now (killed_reason "stopped")."""
+        with self._lock:
+            pids = list(self._running)
+            self._interrupted.update(pids)
+        for pid in pids:
+            kill_tree(pid)
 
     def close(self, keep_jobs: bool = False) -> None:
         """Kill whatever is still running from this sandbox (it runs no jobs: keep_jobs changes nothing)."""

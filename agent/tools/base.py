@@ -31,7 +31,7 @@ class ToolContext:
     workspace: Path              # host path of the workspace
     public: Path                 # host path of the public data (read-only)
     task: Any = None             # agent.graph.task.Task (validate) or None
-    submission_dest: Path | None = None   # where `submit` copies the submission
+    candidates_dir: Path | None = None    # where `submit` keeps candidates (runs/<id>/candidates)
     memory_path: Path | None = None
 
     @property

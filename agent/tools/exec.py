@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from agent.sandbox.base import STOPPED
 from agent.tools import confine
 from agent.tools.base import ToolContext, ToolError, ToolResult, require
 
@@ -13,6 +14,8 @@ def _run(ctx: ToolContext, command: str, timeout: float) -> ToolResult:
     note = ""
     if getattr(r, "timed_out", False):
         note = f"\n[command timed out after {timeout:g}s and was killed]"
+    elif getattr(r, "killed_reason", None) == STOPPED:
+        note = "\n[command stopped: the attempt is being stopped]"
     elif getattr(r, "killed_reason", None):
         note = f"\n[command killed: {r.killed_reason}]"
     return ToolResult(

@@ -13,9 +13,14 @@ def read_memory(ctx: ToolContext, args: dict) -> ToolResult:
 
 
 def append_memory(ctx: ToolContext, args: dict) -> ToolResult:
-    """Append a dated note."""
+    """File a note as a lesson (under the tool it names, else the task's family)."""
     note = require(args, "note")
     if len(note) > 4000:
         raise ToolError("note is longer than 4000 characters; keep memory notes short")
-    entry = memory.append_memory(note, require(args, "title", str, "note"), ctx.memory_path)
-    return ToolResult(f"appended {len(entry)} characters to memory")
+    title = require(args, "title", str, "note").strip()
+    text = f"{title}: {note}" if title and title != "note" else note
+    family = memory.family_of(ctx.task.id) if ctx.task is not None else None
+    run_id = ctx.workspace.parent.name if ctx.workspace.name == "workspace" else ""
+    added = memory.add_note(text, family, run_id, ctx.memory_path)
+    return ToolResult(f"filed {len(added)} new lesson(s) in memory" if added else
+                      "memory already holds this lesson; the run was added to its evidence")

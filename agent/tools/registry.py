@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +16,14 @@ from agent.tools.base import ToolContext, ToolError, ToolResult, truncate
 
 @dataclass(frozen=True)
 class Tool:
-    """A tool's function, the JSON schema of its arguments, and whether it only reads (safe to run again)."""
+    """A tool's function, the JSON schema of its arguments, and whether a call cut short by a restart may simply
+    be run again (it only reads, or running it twice does what running it once does)."""
 
     fn: Callable[..., ToolResult]
     parameters: dict
-    takes_timeout: bool = False
-    read_only: bool = False      # no effects: a call cut short by a restart is simply run again
+    takes_timeout: bool = False  # runs in the sandbox with a timeout (else on the host, abandoned at its timeout)
+    read_only: bool = False      # no effects
+    idempotent: bool = False     # effects, but the same ones however often it runs (write a given content)
 
 
 def _obj(required: list[str], **props: dict) -> dict:
@@ -38,12 +41,13 @@ TOOLS: dict[str, Tool] = {
         True,
     ),
     "read_file": Tool(fs.read_file, _obj(["path"], path=S, start_line=I, end_line=I), read_only=True),
-    "write_file": Tool(fs.write_file, _obj(["path", "content"], path=S, content=S)),
+    "write_file": Tool(fs.write_file, _obj(["path", "content"], path=S, content=S), idempotent=True),
     "edit_file": Tool(fs.edit_file, _obj(["path", "old_string", "new_string"], path=S, old_string=S, new_string=S)),
     "list_files": Tool(fs.list_files, _obj([], path=S, max_depth=I), read_only=True),
     "search_files": Tool(fs.search_files, _obj(["pattern"], pattern=S, path=S, glob=S), read_only=True),
     "validate_submission": Tool(submission.validate_submission, _obj([], path=S), read_only=True),
-    "submit": Tool(submission.submit, _obj([], path=S)),
+    "submit": Tool(submission.submit, _obj([], path=S, validation_score={"type": "number"}, note=S), idempotent=True),
+    "finish": Tool(submission.finish, _obj([], reason=S), idempotent=True),
     "read_training_log": Tool(
         logs.read_training_log,
         _obj([], path=S, job_id=S, mode={"type": "string", "enum": ["tail", "grep", "summary", "anomalies"]},
@@ -70,17 +74,44 @@ def tool_schemas(specs: dict) -> list[dict]:
     ]
 
 
-def is_read_only(name: str) -> bool:
-    """Whether the tool only reads (running a call of it twice does no harm)."""
+def rerun_safe(name: str) -> bool:
+    """Whether a call of the tool cut short by a restart may be run again (it only reads, or is idempotent)."""
     tool = TOOLS.get(name)
-    return bool(tool and tool.read_only)
+    return bool(tool and (tool.read_only or tool.idempotent))
 
 
-def run_tool(ctx: ToolContext, specs: dict, name: str, arguments: Any, parse_error: str | None = None) -> dict:
+BUDGET_NOTE = "\n[stopped there: the attempt's time budget ran out]"
+
+
+def _on_host(fn: Callable[[], ToolResult], name: str, timeout: float) -> ToolResult:
+    """Run a host-side tool; past its timeout the call is abandoned (its thread is left to end by itself) and
+    the model reads that it did not finish."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["res"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["exc"] = exc
+
+    worker = threading.Thread(target=target, name=f"tool-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return ToolResult(f"error: {name} did not finish within its limit of {timeout:g}s and was abandoned",
+                          exit_code=124, extra={"timed_out": True})
+    if "exc" in box:
+        raise box["exc"]
+    return box["res"]
+
+
+def run_tool(ctx: ToolContext, specs: dict, name: str, arguments: Any, parse_error: str | None = None,
+             time_left_s: float | None = None) -> dict:
     """Run one tool call and return its record: output (truncated), exit_code, duration, ends_run, extra.
 
-    Every failure (unknown tool, malformed JSON, bad arguments, sandbox refusal) becomes an
-    observation with a non-zero exit code; nothing here raises.
+    A command's timeout is the tool's, capped by `time_left_s` (what is left of the attempt's time budget);
+    a host-side tool is abandoned at its own timeout. Every failure (unknown tool, malformed JSON, bad
+    arguments, sandbox refusal, timeout) becomes an observation with a non-zero exit code; nothing here raises.
     """
     t0 = time.monotonic()
     args: Any = arguments
@@ -99,11 +130,14 @@ def run_tool(ctx: ToolContext, specs: dict, name: str, arguments: Any, parse_err
         res = ToolResult("error: arguments must be a JSON object", exit_code=2)
     else:
         tool = TOOLS[name]
+        capped = time_left_s is not None and time_left_s < spec.timeout_s
         try:
             if tool.takes_timeout:
-                res = tool.fn(ctx, args, timeout=spec.timeout_s)
+                res = tool.fn(ctx, args, timeout=max(0.1, time_left_s) if capped else spec.timeout_s)
+                if capped and res.extra.get("timed_out"):
+                    res.output += BUDGET_NOTE
             else:
-                res = tool.fn(ctx, args)
+                res = _on_host(lambda: tool.fn(ctx, args), name, spec.timeout_s)
         except ToolError as exc:
             res = ToolResult(f"error: {exc}", exit_code=1)
         except Exception as exc:  # noqa: BLE001 - a sandbox refusal or crash is an observation too

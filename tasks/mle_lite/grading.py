@@ -113,6 +113,15 @@ def medal_for(comp, score: float | None) -> tuple[str | None, bool | None]:
     return medals.rank_score(score, th)
 
 
+def percentile_for(comp, score: float | None) -> float | None:
+    """The leaderboard percentile of a score (share of teams beaten, in percent); None without a leaderboard."""
+    path = comp.leaderboard_path
+    if not path.is_file():
+        return None
+    board = _cached("board", path, medals.read_leaderboard)
+    return medals.percentile(score, board["score"], comp.higher_is_better)
+
+
 def grade_frame(comp, submission: pd.DataFrame) -> float:
     """Score an already validated, id-sorted submission frame with the competition's grade.py."""
     answers = read_answers(comp)

@@ -72,6 +72,18 @@ def rank_score(score: float | None, th: Thresholds) -> tuple[str | None, bool | 
     return medal, bool(above)
 
 
+def percentile(score: float | None, scores: list[float] | pd.Series, higher_is_better: bool) -> float:
+    """The share of leaderboard teams a score beats, in percent (ties count half); 0 without a score."""
+    if score is None:
+        return 0.0
+    board = [float(s) for s in scores]
+    if not board:
+        raise ValueError("a leaderboard needs at least one team")
+    worse = sum(1 for s in board if (s < score if higher_is_better else s > score))
+    ties = sum(1 for s in board if s == score)
+    return 100.0 * (worse + 0.5 * ties) / len(board)
+
+
 def read_leaderboard(path: Path) -> pd.DataFrame:
     """Read a `teamName,score` leaderboard (extra Kaggle columns allowed); UserError if unusable."""
     try:

@@ -111,8 +111,10 @@ r12345,0.5
 """
 
 
-def write_toy_competition(root: Path, cid: str = "toy-binary", baseline: float | str = "null") -> Path:
-    """Write a complete small competition folder `root/cid` (config, description, prepare, grade, solutions)."""
+def write_toy_competition(root: Path, cid: str = "toy-binary", baseline: float | str = "null",
+                          leaderboard: list[float] | None = None) -> Path:
+    """Write a complete small competition folder `root/cid` (config, description, prepare, grade, solutions;
+    with `leaderboard`, a reference leaderboard of those log-loss scores for medals and percentiles)."""
     folder = Path(root) / cid
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(CONFIG.format(cid=cid, baseline=baseline), encoding="utf-8")
@@ -120,4 +122,7 @@ def write_toy_competition(root: Path, cid: str = "toy-binary", baseline: float |
     (folder / "prepare.py").write_text(PREPARE, encoding="utf-8")
     (folder / "grade.py").write_text(GRADE, encoding="utf-8")
     (folder / "solutions.py").write_text(SOLUTIONS, encoding="utf-8")
+    if leaderboard:
+        rows = "".join(f"team{i},{score}\n" for i, score in enumerate(leaderboard))
+        (folder / "leaderboard.csv").write_text("teamName,score\n" + rows, encoding="utf-8")
     return folder

@@ -32,6 +32,15 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What the attempt's loop reads of a task's config (metric, direction, modality), as for a competition."""
+
+    metric: str = METRIC
+    higher_is_better: bool = True
+    modality: str = "rl_run"
+
+
 @dataclass
 class RLRunTask:
     """One task: a broken training set-up to repair."""
@@ -49,6 +58,11 @@ class RLRunTask:
     checks: dict = field(default_factory=dict)
     family: str = FAMILY
     higher_is_better: bool = True
+
+    @property
+    def config(self) -> Scoring:
+        """The metric and its direction (the attempt's loop reads them as it reads a competition's config)."""
+        return Scoring()
 
     @property
     def public_dir(self) -> Path:

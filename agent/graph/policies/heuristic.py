@@ -3,9 +3,11 @@
 It looks at the data, writes the recipe engine and the modality's recipe book (scaffold/recipes/) into the
 workspace, then iterates until its budget: draft (the first recipe) -> debug (a recipe killed for time or
 memory is retried on half the rows; when the draft fails the simple fallback recipe secures a candidate)
--> improve (the next recipes, then a blend of the best when CV says it helps). Every candidate is kept with
-its own CV score (candidates.json); the best by CV is submission.csv, which is validated and submitted.
-When even the engine cannot run, the sample submission is copied and submitted.
+-> improve (the next recipes, then a blend of the best when CV says it helps). Every candidate the engine
+keeps is registered with the run as it comes (`submit` with its CV score as the validation score, in the
+same turn as the next engine call), so the run's own rule grades the best by CV (agent/graph/candidates.py),
+also when the budget ends the attempt early. Out of recipes or budget, it finishes (`finish`). When even the
+engine cannot run, the sample submission is copied, registered without a score, and the attempt finishes.
 
 Every decision is read from the message history (the tool calls and their results), never from state
 kept in this object, so a resumed run continues where it stopped. A call cut by a kill is issued again.
@@ -18,12 +20,12 @@ import re
 from dataclasses import dataclass
 
 from agent.graph.policies.heuristic_files import ENTRY, FALLBACK, workspace_files
+from agent.graph.recovery import INTERRUPTED_PREFIX
 from agent.graph.stops import PolicyStop
 from agent.llm.types import AssistantTurn, ToolCall
 
-INTERRUPTED = "error: this call was interrupted"
 TAG = re.compile(r"^(PLAN|CANDIDATE|FAILED|SKIPPED|NO_GAIN|BEST) (\{.*\})\s*$", re.M)
-FINISH_TURNS = 5          # select, validate, submit, and the fallback's write + run if those fail
+FINISH_TURNS = 4          # the last registrations + finish, and the fallback's write, run, validate if needed
 PEEK = ('cd "$DATA_DIR" && find . -maxdepth 2 -type d | head -20 && '
         'for f in $(find . -maxdepth 2 -name "*.csv" | head -8); do '
         'echo "== $f ($(wc -l < "$f") lines)"; head -c 600 "$f" | head -n 3; done')
@@ -42,7 +44,7 @@ class Step:
     @property
     def interrupted(self) -> bool:
         """The call was cut by a kill of the agent's process (its effects are unknown)."""
-        return (self.result or "").startswith(INTERRUPTED)
+        return (self.result or "").startswith(INTERRUPTED_PREFIX)
 
     @property
     def exit_code(self) -> int | None:
@@ -125,8 +127,8 @@ class HeuristicPolicy:
             return self._turn(n, "The last call was interrupted by a restart; run it again.",
                               *[(s.name, s.args) for s in cut])
         last = steps[-1]
-        if last.name == "submit":
-            raise PolicyStop("submitted")
+        if last.name == "finish":
+            raise PolicyStop("finished")
         if last.name == "list_files":
             return self._turn(n, "Look at the folders and the CSV headers.", ("bash", {"command": PEEK}))
         if last.name == "bash":
@@ -140,23 +142,40 @@ class HeuristicPolicy:
                 return self._fallback(n, "Writing the engine failed; fall back to the sample submission.")
             return self._engine(n, "Inspect the data: layout, task, and which recipes apply.", ["inspect"], 300)
         if last.name == "validate_submission":
+            done = ("submit", {"path": "submission.csv", "note": "the sample submission (fallback)"})
+            end = ("finish", {"reason": "fallback: the sample submission"})
             if (last.result or "").startswith("valid"):
-                return self._turn(n, "The best candidate is a valid submission; submit it.", ("submit", {}))
-            if not any(s.args.get("path") == "fallback.py" for s in steps):
-                return self._fallback(n, f"Invalid submission ({(last.result or '')[:200]}); fall back to the "
-                                         "sample submission.")
-            return self._turn(n, "Still invalid; submit anyway so that it is graded.", ("submit", {}))
+                return self._turn(n, "The fallback is a valid submission; register it and finish.", done, end)
+            return self._turn(n, "Still invalid; register it anyway so that its error is recorded, and finish.",
+                              done, end)
         if last.name == "run_python" and last.args.get("path") == "fallback.py":
             return self._turn(n, "Validate the fallback submission.", ("validate_submission", {}))
-        if last.engine[:1] == ["select"]:
-            if last.exit_code == 0 and last.tag("BEST"):
-                best = last.tag("BEST")
-                return self._turn(n, f"The best candidate by CV is {best['name']} ({best['cv']:.5f}); validate it.",
-                                  ("validate_submission", {}))
-            return self._fallback(n, "No candidate was kept; fall back to the sample submission.")
-        return self._iterate(n, state, steps)
+        turn = self._iterate(n, state, steps)
+        new = self._unregistered(steps)
+        if not new or turn.tool_calls[0].name == "write_file":      # nothing new, or the fallback
+            return turn
+        why = f"Register {len(new)} new candidate(s) with their CV scores; then: {turn.thinking}"
+        return self._turn(n, why, *new, *[(c.name, c.args) for c in turn.tool_calls])
 
-    # ---- the search: draft, debug, improve, then select -------------------------------------------------
+    @staticmethod
+    def _unregistered(steps: list[Step]) -> list[tuple[str, dict]]:
+        """`submit` calls for the engine's candidates (CANDIDATE lines) not yet registered with the run."""
+        done = {(s.args.get("path"), s.args.get("validation_score")) for s in steps
+                if s.name == "submit" and not s.interrupted and s.result is not None}
+        calls: list[tuple[str, dict]] = []
+        for s in steps:
+            if s.engine[:1] not in (["run"], ["ensemble"]):
+                continue
+            for m in TAG.finditer(s.result or ""):
+                c = json.loads(m.group(2))
+                if m.group(1) != "CANDIDATE" or not c.get("file") or c.get("cv") is None:
+                    continue
+                args = {"path": c["file"], "validation_score": c["cv"], "note": f"recipe {c['name']} (CV)"}
+                if (args["path"], args["validation_score"]) not in done and ("submit", args) not in calls:
+                    calls.append(("submit", args))
+        return calls
+
+    # ---- the search: draft, debug, improve, then finish -------------------------------------------------
     def _iterate(self, n: int, state: dict, steps: list[Step]) -> AssistantTurn:
         inspects = [i for i, s in enumerate(steps) if s.engine[:1] == ["inspect"]]
         plan = steps[inspects[-1]].tag("PLAN") if inspects else None
@@ -169,7 +188,8 @@ class HeuristicPolicy:
         for s in runs:
             outcome[s.engine[1]] = self._outcome(s)
         ok = [name for name, o in outcome.items() if o == "candidate"]
-        left_s = self.budget_s - state.get("elapsed_s", 0.0) - self.book["reserve_s"]
+        reserve = self._reserve()
+        left_s = self.budget_s - state.get("elapsed_s", 0.0) - reserve
         left_turns = self.max_turns - state.get("turns", 0)
         room = left_turns > FINISH_TURNS
         last = runs[-1] if runs else None
@@ -188,6 +208,8 @@ class HeuristicPolicy:
         todo = [r for r in plan["recipes"] if r not in outcome]
         if room and todo:
             limit = self._limit(todo[0], left_s)
+            if limit is None and not ok and left_s >= self.book["min_recipe_s"]:
+                limit = left_s      # a short budget: the draft gets all that is left rather than nothing
             if limit is not None:
                 stage = "Draft" if not outcome else "Improve"
                 why = f"{stage}: cross-validate recipe {todo[0]} ({len(todo) - 1} more after it"
@@ -197,11 +219,13 @@ class HeuristicPolicy:
         blended = any(s.engine[:1] == ["ensemble"] for s in steps[inspects[-1] + 1:])
         kept = [name for name in ok if name != fallback]
         if self.book["ensemble"]["enabled"] and len(kept) >= 2 and not blended and left_turns > FINISH_TURNS - 1 \
-                and left_s + self.book["reserve_s"] > 30:
+                and left_s + reserve > 30:
             return self._engine(n, f"Blend the best of {len(kept)} candidates if CV says it helps.",
-                                ["ensemble"], min(600.0, max(60.0, left_s + self.book["reserve_s"])))
-        return self._engine(n, "Out of recipes or budget: make the best candidate by CV the submission.",
-                            ["select"], 120)
+                                ["ensemble"], min(600.0, max(60.0, left_s + reserve)))
+        if not ok and not any(s.name == "submit" for s in steps):
+            return self._fallback(n, "No candidate was kept; fall back to the sample submission.")
+        return self._turn(n, "Out of recipes or budget: finish; the run grades the best candidate by CV.",
+                          ("finish", {"reason": f"recipes done; best by CV: {self._best(runs, plan)}"}))
 
     @staticmethod
     def _outcome(step: Step) -> str:
@@ -228,7 +252,11 @@ class HeuristicPolicy:
 
     def _timeout(self, limit: float, left_s: float) -> float:
         """The tool's timeout: the recipe's limit plus room for its last fold, within the budget's reserve."""
-        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self.book["reserve_s"]))
+        return max(30.0, min(limit + max(60.0, 0.5 * limit), left_s + self._reserve()))
+
+    def _reserve(self) -> float:
+        """Seconds kept back for blending, selection and submission: the book's, at most a quarter of the budget."""
+        return min(float(self.book["reserve_s"]), 0.25 * self.budget_s)
 
     def _fallback(self, n: int, why: str) -> AssistantTurn:
         script = FALLBACK.replace("__SAMPLE__", self.task.config.sample_submission)

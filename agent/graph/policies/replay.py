@@ -28,10 +28,13 @@ class ReplayPolicy:
 
     def __init__(self, source: RunStore, task_id: str | None = None) -> None:
         self.source = source.run_id
-        recorded = source.read_meta().get("task")
+        events = source.read_events()
+        started = events[0] if events and events[0].get("type") == "run_started" else {}
+        recorded = source.read_meta().get("task") or started.get("task")
         if task_id is not None and recorded and recorded != task_id:
-            raise UserError(f"run {source.run_id!r} worked on {recorded!r}, not {task_id!r}: replay it on {recorded}")
-        self.turns = [e for e in source.read_events() if e.get("type") == "model_turn"]
+            raise UserError(f"run {source.run_id!r} worked on {recorded!r}, not {task_id!r}: its turns name that "
+                            f"task's files and columns, so they would not fit this one; replay it on {recorded}")
+        self.turns = [e for e in events if e.get("type") == "model_turn"]
         if not self.turns:
             raise UserError(f"run {source.run_id!r} has no model turns to replay")
 

@@ -3,7 +3,9 @@
 It copies the task's config into the workspace, trains it once as a probe (launch_training), waits for it
 (training_status wait_s), reads the anomalies of its metrics (read_training_log mode=anomalies), maps each anomaly to
 the settings that usually cause it and changes the one that is off (`propose_fix`), trains the fixed config once to
-check it, then validates and submits it. Without a lead it submits the config unchanged. Like the competition
+check it, then validates and submits it as a candidate whose validation score is the check run's greedy accuracy
+after RL, and finishes. Without a lead it submits the config unchanged (scored by the probe) and finishes; a fix that
+breaks a rule is registered (invalid) and the original config after it. Like the competition
 heuristic, every decision is read from the message history, so a resumed run continues where it stopped (a job
 that was running is re-attached by the sandbox and watched again).
 """
@@ -112,8 +114,14 @@ class RLRunsHeuristicPolicy:
         last = steps[-1]
         if last.result is None or last.interrupted:
             return self._turn(n, "The last call was cut by a restart; run it again.", (last.name, last.args))
+        if last.name == "finish":
+            raise PolicyStop("finished")
         if last.name == "submit":
-            raise PolicyStop("submitted")
+            if last.exit_code not in (None, 0) and last.args.get("path") == SUBMISSION:
+                return self._submit(n, "The fix breaks a rule; register the original config as well.", WORK,
+                                    self._score(steps, PROBE))
+            return self._turn(n, "A config is registered; the fix was checked, so nothing more to try: finish.",
+                              ("finish", {"reason": f"submitted {last.args.get('path')}"}))
         launches = {s.args.get("name"): s for s in steps if s.name == "launch_training" and s.result}
         jobs = {name: (re.search(r"started (job-\d+)", s.result or "") or [None, None])[1]
                 for name, s in launches.items()}
@@ -134,7 +142,8 @@ class RLRunsHeuristicPolicy:
                 return self._turn(n, f"{job} still runs; keep waiting.",
                                   ("training_status", {"job_id": job, "wait_s": WAIT_S}))
             if job == jobs.get(CHECK):
-                return self._submit(n, "The fixed config trained; validate and submit it.", SUBMISSION)
+                return self._submit(n, "The fixed config trained; validate and submit it.", SUBMISSION,
+                                    self._score(steps, CHECK))
             return self._turn(n, "Read the anomalies of the probe run.",
                               ("read_training_log", {"job_id": job, "mode": "anomalies"}))
         if last.name == "read_training_log":
@@ -145,15 +154,25 @@ class RLRunsHeuristicPolicy:
             fixed, why = propose_fix(cfg, kinds, evals)
             if not why:
                 return self._submit(n, f"No rule matches (anomalies: {sorted(kinds) or 'none'}, evaluations: "
-                                       f"{evals}); submit the config unchanged.", WORK)
+                                       f"{evals}); submit the config unchanged.", WORK, evals.get("rl"))
             return self._turn(n, "Fix: " + "; ".join(why),
                               ("write_file", {"path": SUBMISSION, "content": yaml.safe_dump(fixed, sort_keys=False)}))
         if last.name == "write_file":
             return self._turn(n, "Train the fixed config to check it.",
                               ("launch_training", {"config": SUBMISSION, "name": CHECK}))
-        if last.name == "validate_submission" and last.exit_code not in (None, 0) and "invalid" in (last.result or ""):
-            return self._submit(n, "The fix breaks a rule; submit the original config.", WORK)
         return self._submit(n, "Submit what there is.", SUBMISSION if CHECK in launches else WORK)
 
-    def _submit(self, n: int, why: str, path: str) -> AssistantTurn:
-        return self._turn(n, why, ("validate_submission", {"path": path}), ("submit", {"path": path}))
+    @staticmethod
+    def _score(steps: list, name: str) -> float | None:
+        """The greedy accuracy after RL that the last status of run `name` reported (None when it had none)."""
+        job = next((re.search(r"started (job-\d+)", s.result or "") for s in steps
+                    if s.name == "launch_training" and s.args.get("name") == name and s.result), None)
+        status = next((s.result for s in reversed(steps) if s.name == "training_status" and job
+                       and s.args.get("job_id") == job[1]), "") or ""
+        return {k: float(v) for k, v in _EVAL.findall(status)}.get("rl")
+
+    def _submit(self, n: int, why: str, path: str, score: float | None = None) -> AssistantTurn:
+        args = {"path": path, "note": "the original config" if path == WORK else "the fixed config"}
+        if score is not None:
+            args["validation_score"] = score
+        return self._turn(n, why, ("validate_submission", {"path": path}), ("submit", args))
