@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -129,17 +130,23 @@ class RLRunTask:
         (pub.parent / MARKER).write_text(self._stamp())
 
 
+def definitions_file() -> Path:
+    """The tasks file: EVOFORGE_RL_RUNS_TASKS (a file of your own, in the shipped file's format) or tasks.yaml."""
+    own = os.environ.get("EVOFORGE_RL_RUNS_TASKS")
+    return Path(own).expanduser() if own else DEFINITIONS
+
+
 @cache
-def _definitions() -> dict:
+def _definitions(path: Path) -> dict:
     try:
-        return yaml.safe_load(DEFINITIONS.read_text())
+        return yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"cannot read the rl_runs tasks {DEFINITIONS}: {exc}") from exc
+        raise UserError(f"cannot read the rl_runs tasks {path}: {exc}") from exc
 
 
 def list_tasks() -> list[RLRunTask]:
     """Every rl_runs task, in file order."""
-    d = _definitions()
+    d = _definitions(definitions_file())
     return [RLRunTask(id=tid, title=t["title"], brief=t["description"].strip(), base=d["base"], broken=t["broken"],
                       fix=t["fix"], fault=t["fault"], thresholds=t["thresholds"], budget=d["budget"],
                       fixed=t.get("fixed", {}), checks=t.get("checks", {}))
