@@ -68,7 +68,7 @@ def _select(ctx: typer.Context, ids: list[str] | None, all_: bool, local_only: b
             raise UserError("no competitions found")
         return comps
     if not ids:
-        raise UserError("give one or more task ids, or --all (see `evoforge tasks list`)")
+        raise UserError("give one or more competition ids, or --all (see `evoforge tasks list`)")
     return [_find(ctx, cid) for cid in ids]
 
 
@@ -207,14 +207,12 @@ def grade_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID"),
     if _is_rl(comp):
         with _err.status(f"retraining the config for {comp.id}"):
             report = rl_grading.grade_file(comp, _existing_file(file))
-        metric = comp.summary()["metric"]
     else:
         report = grade_file(comp, _existing_file(file))
-        metric = comp.config.metric
     if as_json:
         print(json.dumps(report.to_dict()))
     elif report.valid:
-        print(f"score {report.score:.6g} ({metric}, {'higher' if comp.higher_is_better else 'lower'} "
+        print(f"score {report.score:.6g} ({comp.config.metric}, {'higher' if comp.higher_is_better else 'lower'} "
               f"is better)  medal: {report.medal or 'none'}  above median: {report.above_median}")
         for note in getattr(report, "details", {}).get("notes", []):
             print(f"note: {note}")

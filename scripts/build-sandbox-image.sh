@@ -19,8 +19,12 @@
 #   --force   rebuild both even when they exist
 # Env: EVOFORGE_DEBIAN_MIRROR (default http://deb.debian.org/debian), EVOFORGE_DEBIAN_SUITE (default bookworm),
 #      EVOFORGE_ROOTFS (where the rootfs is kept), EVOFORGE_TORCH_INDEX (CPU variant: an extra pip index for
-#      torch's CPU build, default https://download.pytorch.org/whl/cpu; empty: none), EVOFORGE_PIP_PYTHON (the
-#      host Python whose pip downloads the wheels, default python3).
+#      torch's CPU build; default "auto": https://download.pytorch.org/whl/cpu when it answers within 5 s, else
+#      none; empty: none), EVOFORGE_PIP_PYTHON (the host Python whose pip downloads the wheels, default python3).
+# The wheels come from the HOST's pip, with its own configuration (indexes, find-links, proxy, certificates):
+# torch is fetched the way `pip install torch` on this host would fetch it (from PyPI on a machine with internet,
+# from a local wheel or mirror where pip is configured so); the image's pip only installs that folder, offline
+# (--no-index), so nothing is downloaded from inside the image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG_FILE=agent/sandbox/image-packages.txt
@@ -156,11 +160,18 @@ echo "$DEB_HASH" >"$root/etc/evoforge-sandbox-debian"
 # (so pip sees Debian's numpy, Pillow, PyYAML as installed and leaves them alone)
 pyhost=${EVOFORGE_PIP_PYTHON:-python3}
 "$pyhost" -m pip --version >/dev/null 2>&1 || pyhost=.venv/bin/python
-index_args=()
-if [ "$variant" = cpu ] && [ -n "${EVOFORGE_TORCH_INDEX-https://download.pytorch.org/whl/cpu}" ]; then
-  index_args=(--extra-index-url "${EVOFORGE_TORCH_INDEX-https://download.pytorch.org/whl/cpu}")
+index=""
+if [ "$variant" = cpu ]; then
+  index=${EVOFORGE_TORCH_INDEX-auto}
+  if [ "$index" = auto ]; then             # torch's CPU build where its index answers; else the host's pip alone
+    index=https://download.pytorch.org/whl/cpu
+    "$pyhost" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=5)' "$index" \
+      >/dev/null 2>&1 || { log "$index does not answer; torch comes from the host's pip configuration"; index=""; }
+  fi
 fi
-log "pip download -r $PY_FILE (with $pyhost)"
+index_args=()
+[ -n "$index" ] && index_args=(--extra-index-url "$index")
+log "pip download -r $PY_FILE (with $pyhost${index:+, extra index $index})"
 "$pyhost" -m pip download --quiet --dest "$work/wheels" --only-binary=:all: --platform manylinux_2_28_x86_64 \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
   --python-version 3.11 --implementation cp "${index_args[@]}" -r "$PY_FILE" >"$work/pip.log" 2>&1 \

@@ -184,10 +184,14 @@ def test_anomalies_name_the_fault_and_its_first_step():
     assert [(a.kind, a.step) for a in anomalies.detect(kl)] == [("kl_spike", 5)]
     skew = [{"step": i, "phase": "sft", "loss": 1.0,
              "expert_load": [[0.125] * 8, [0.9] + [0.1 / 7] * 7 if i >= 8 else [0.125] * 8]} for i in range(30)]
-    assert [(a.kind, a.step) for a in anomalies.detect(skew)] == [("expert_imbalance", 11)]
+    assert [(a.kind, a.step) for a in anomalies.detect(skew)] == [("expert_imbalance", 9)]
     early = [{**r, "expert_load": [[0.125] * 8, [0.9] + [0.1 / 7] * 7 if r["step"] < 8 else [0.125] * 8]}
              for r in skew]                                     # skewed at initialisation only: not an anomaly
     assert anomalies.detect(early) == []
+    for share, flagged in ((0.34, True), (0.226, False)):     # rl-unbalanced-experts' probe vs a balanced run
+        rest = [(1 - share) / 7] * 7
+        run = [{"step": i, "phase": "rl", "loss": 1.0, "expert_load": [[share] + rest] * 2} for i in range(20)]
+        assert [a.kind for a in anomalies.detect(run)] == (["expert_imbalance"] if flagged else []), share
     healthy = _rl(10, reward_mean=[0.1 * i for i in range(10)], entropy=[2.0] * 10, grad_norm=[0.3] * 10,
                   kl_rollout=[0.001] * 10, tokens_per_s=[1000.0] * 10)
     assert anomalies.detect(healthy) == []

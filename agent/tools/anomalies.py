@@ -171,7 +171,7 @@ def _trailing(flags: list[bool]) -> int | None:
     return i
 
 
-def _experts(recs: list[dict], window: int = 10, times_uniform: float = 3.0) -> list[Anomaly]:
+def _experts(recs: list[dict], window: int = 10, times_uniform: float = 2.0) -> list[Anomaly]:
     """A layer whose busiest expert takes more than `times_uniform` x its uniform share of the routed tokens,
     averaged over `window` steps, until the end of the run (routing at initialisation is often skewed)."""
     loads = [(r["step"], r["expert_load"]) for r in recs if isinstance(r.get("expert_load"), list) and r["expert_load"]]
