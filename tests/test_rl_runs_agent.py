@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -25,6 +24,7 @@ from agent.runstore import RunStore
 from agent.sandbox import local_available
 from common import paths
 from tests.fake_llm_server import FakeLLMServer, call, text, tools
+from tests.test_training_jobs import _wait
 
 pytestmark = pytest.mark.skipif(not local_available()[0], reason=f"bwrap unusable here: {local_available()[1]}")
 
@@ -135,15 +135,6 @@ RESUME_TURNS = [
 ]
 
 
-def _wait(cond, timeout=120.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_a_stopped_attempt_keeps_its_job_and_the_resumed_one_reattaches_it(env, tmp_path):
     runs = tmp_path / "runs"
     record = runs / "rl-resume"
@@ -158,7 +149,7 @@ def test_a_stopped_attempt_keeps_its_job_and_the_resumed_one_reattaches_it(env, 
                 proc.kill()
                 pytest.fail(f"the job never wrote metrics: {proc.communicate()[1][-2000:]}")
             assert _wait(lambda: any(e.get("name") == "bash" for e in RunStore(record).read_events()
-                                     if e["type"] == "tool_started"))
+                                     if e["type"] == "tool_started"), 120)
             proc.send_signal(signal.SIGTERM)             # as `campaign stop` and Ctrl-C stop an attempt
             assert proc.wait(timeout=120) == 130, proc.stderr.read()
         finally:
