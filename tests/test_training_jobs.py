@@ -11,7 +11,7 @@ import time
 import pytest
 
 from agent.graph.sandboxes import open_sandbox
-from agent.sandbox import Limits, local_available
+from agent.sandbox import Limits, docker_available, local_available
 from agent.scaffold import load_scaffold
 from agent.tools import TOOLS, ToolContext, anomalies, run_tool
 from common.procs import pid_alive
@@ -203,3 +203,34 @@ def test_window_summary_counts_non_finite():
     assert "steps 1..3 (3 records)" in out
     row = next(ln for ln in out.splitlines() if ln.startswith("loss"))
     assert row.split()[1:3] == ["2", "1"] and row.split()[-1] == "1"
+
+
+_DOCKER_OWNER = _OWNER.replace('open_sandbox("local", ws, pub,', 'open_sandbox("docker", ws, pub, name=sys.argv[4],')
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(not docker_available()[0], reason=f"docker unavailable: {docker_available()[1]}")
+def test_docker_watchdog_spares_a_container_with_a_live_job_for_the_resumed_run(tmp_path):
+    """A killed owner's container is removed by its watchdog, unless a job runs in it: then the resumed run
+    re-attaches to it, and closing that sandbox removes it."""
+    from agent.sandbox.engine import client
+
+    ws, pub, state = _dirs(tmp_path)
+    name = f"jobs-{tmp_path.name[-12:]}"
+    owner = subprocess.Popen([sys.executable, "-c", _DOCKER_OWNER, str(ws), str(pub), str(state), name],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "job-1"
+    finally:
+        owner.kill()                       # kill -9: the watchdog sees the pipe close without a word
+        owner.wait()
+    time.sleep(3)
+    assert any(c.name == f"evoforge-{name}" for c in client().containers.list()), "the container was removed"
+    sb = open_sandbox("docker", ws, pub, limits=Limits(memory_mb=1024), name=name, state_dir=state)
+    try:
+        rec = sb.jobs.get("job-1")
+        assert rec.running and rec.reattached == 1, rec
+    finally:
+        sb.close()
+    assert not any(c.name == f"evoforge-{name}" for c in client().containers.list(all=True))
+    assert json.loads((state / "jobs" / "job-1.json").read_text())["ended"]["how"] == "killed"
