@@ -1,4 +1,5 @@
-"""`evoforge tasks …`: list, show, prepare, validate, grade and baseline the MLE-lite competitions."""
+"""`evoforge tasks …`: list, show, prepare, validate, grade and baseline the tasks: the MLE-lite competitions and the
+rl_runs family (broken training set-ups of the bundled trainer, graded by retraining the submitted config)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from agent.cli_output import Column, print_table
 from common.errors import UserError
 
-app = typer.Typer(help="MLE-lite competitions: list, show, prepare, validate, grade, baseline.",
+app = typer.Typer(help="Tasks (MLE-lite competitions, rl_runs): list, show, prepare, validate, grade, baseline.",
                   no_args_is_help=True, rich_markup_mode=None)
 _err = Console(stderr=True)
 
@@ -37,8 +38,23 @@ def _mdir(ctx: typer.Context) -> Path | None:
     return (ctx.obj or {}).get("mlebench_dir")
 
 
+FAMILIES = ("mle_lite", "rl_runs")
+
+
+def _find(ctx: typer.Context, cid: str):
+    """An rl_runs task or a competition by id (UserError naming the known ids when neither)."""
+    from tasks.registry import get_task
+
+    return get_task(cid, _mdir(ctx))
+
+
+def _is_rl(task) -> bool:
+    return getattr(task, "family", "mle_lite") == "rl_runs"
+
+
 def _select(ctx: typer.Context, ids: list[str] | None, all_: bool, local_only: bool = False) -> list:
-    from tasks.mle_lite.registry import get_competition, list_competitions
+    from tasks.mle_lite.registry import list_competitions
+    from tasks.rl_runs.registry import list_tasks
 
     if all_ and ids:
         raise UserError("give competition ids or --all, not both")
@@ -46,15 +62,18 @@ def _select(ctx: typer.Context, ids: list[str] | None, all_: bool, local_only: b
         comps = list_competitions(_mdir(ctx))
         if local_only:
             comps = [c for c in comps if c.source_kind == "mle_lite"]
+        else:
+            comps = comps + list_tasks()
         if not comps:
             raise UserError("no competitions found")
         return comps
     if not ids:
         raise UserError("give one or more competition ids, or --all (see `evoforge tasks list`)")
-    return [get_competition(cid, _mdir(ctx)) for cid in ids]
+    return [_find(ctx, cid) for cid in ids]
 
 
-TASK_COLUMNS = [Column("id", "id", keep=True), Column("modality", "modality"), Column("metric", "metric"),
+TASK_COLUMNS = [Column("id", "id", keep=True), Column("family", "family"), Column("modality", "modality"),
+                Column("metric", "metric"),
                 Column("better", "better", wide=True), Column("source", "source", wide=True),
                 Column("prepared", "prepared", wide=True)]
 
@@ -64,25 +83,32 @@ def list_cmd(
     ctx: typer.Context,
     wide: bool = typer.Option(False, "--wide", "-w", help="More columns: better (direction), source, prepared."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+    family: str | None = typer.Option(None, "--family", metavar="|".join(FAMILIES),
+                                      help="Only the tasks of one family: mle_lite (competitions) or rl_runs."),
 ) -> None:
-    """List the competitions (id, modality, metric). Piped: TSV with a header."""
+    """List the tasks (id, family, modality, metric). Piped: TSV with a header."""
     from tasks.mle_lite.registry import list_competitions
+    from tasks.rl_runs.registry import list_tasks
 
-    rows = [c.summary() for c in list_competitions(_mdir(ctx))]
+    if family is not None and family not in FAMILIES:
+        raise UserError(f"unknown family {family!r}: use {' or '.join(FAMILIES)}")
+    rows = [{**c.summary(), "family": "mle_lite"} for c in list_competitions(_mdir(ctx))] if family != "rl_runs" else []
+    rows += [t.summary() for t in list_tasks()] if family != "mle_lite" else []
     if as_json:
         print(json.dumps(rows, indent=1))
         return
     for r in rows:
         r["better"] = "higher" if r["higher_is_better"] else "lower"
-    print_table(rows, TASK_COLUMNS, wide=wide, title=f"{len(rows)} competitions")
+    print_table(rows, TASK_COLUMNS, wide=wide, title=f"{len(rows)} tasks")
 
 
 def complete_task_id(incomplete: str) -> list[str]:
-    """Shell completion: competition ids that start with what was typed."""
+    """Shell completion: task ids that start with what was typed."""
     from tasks.mle_lite.registry import list_competitions
+    from tasks.rl_runs.registry import list_tasks
 
     try:
-        return [c.id for c in list_competitions() if c.id.startswith(incomplete)]
+        return [c.id for c in [*list_competitions(), *list_tasks()] if c.id.startswith(incomplete)]
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
 
@@ -91,10 +117,19 @@ def complete_task_id(incomplete: str) -> list[str]:
 def show_cmd(ctx: typer.Context,
              cid: str = typer.Argument(..., metavar="ID", autocompletion=complete_task_id),
              as_json: bool = typer.Option(False, "--json", help="Print the description, paths and spec as JSON.")) -> None:
-    """Print a competition's description and where its data lives."""
-    from tasks.mle_lite.registry import get_competition
-
-    comp = get_competition(cid, _mdir(ctx))
+    """Print a task's description and where its data lives."""
+    comp = _find(ctx, cid)
+    if _is_rl(comp):
+        where = {"public_dir": str(comp.public_dir), "prepared": comp.is_prepared()}
+        if as_json:
+            print(json.dumps({**comp.summary(), **where, "description": comp.description(),
+                              "submission": comp.submission_format()}, indent=1))
+            return
+        print(comp.description().rstrip())
+        print()
+        print(f"public data:        {comp.public_dir} ({'prepared' if comp.is_prepared() else 'not prepared'})")
+        print(f"submission:         {comp.submission_format()}")
+        return
     where = {"competition_folder": str(comp.dir), "public_dir": str(comp.public_dir), "prepared": comp.is_prepared(),
              "sample_submission": str(comp.sample_submission_path), "leaderboard": str(comp.leaderboard_path)}
     if as_json:
@@ -146,12 +181,13 @@ def _existing_file(path: Path) -> Path:
 @app.command("validate")
 def validate_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID"),
                  file: Path = typer.Argument(..., metavar="FILE")) -> None:
-    """Check a submission file: exit 0 and 'valid', or exit 1 and the problem in one line."""
+    """Check a submission file (for rl_runs: a config): exit 0 and 'valid', or exit 1 and the problem in one line."""
     from tasks.mle_lite.grading import validate_file
-    from tasks.mle_lite.registry import get_competition
+    from tasks.rl_runs import grading as rl_grading
 
-    comp = get_competition(cid, _mdir(ctx))
-    error = validate_file(comp, _existing_file(file))
+    comp = _find(ctx, cid)
+    check = rl_grading.validate_file if _is_rl(comp) else validate_file
+    error = check(comp, _existing_file(file))
     if error:
         print(f"invalid: {error}")
         raise typer.Exit(1)
@@ -162,17 +198,24 @@ def validate_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID"
 def grade_cmd(ctx: typer.Context, cid: str = typer.Argument(..., metavar="ID"),
               file: Path = typer.Argument(..., metavar="FILE"),
               as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Grade a submission privately: score, medal and above-median (exit 1 when the file is invalid)."""
+    """Grade a submission privately: score, medal and above-median (exit 1 when the file is invalid). An rl_runs
+    config is retrained by the grader (minutes on a CPU)."""
     from tasks.mle_lite.grading import grade_file
-    from tasks.mle_lite.registry import get_competition
+    from tasks.rl_runs import grading as rl_grading
 
-    comp = get_competition(cid, _mdir(ctx))
-    report = grade_file(comp, _existing_file(file))
+    comp = _find(ctx, cid)
+    if _is_rl(comp):
+        with _err.status(f"retraining the config for {comp.id}"):
+            report = rl_grading.grade_file(comp, _existing_file(file))
+    else:
+        report = grade_file(comp, _existing_file(file))
     if as_json:
         print(json.dumps(report.to_dict()))
     elif report.valid:
         print(f"score {report.score:.6g} ({comp.config.metric}, {'higher' if comp.higher_is_better else 'lower'} "
               f"is better)  medal: {report.medal or 'none'}  above median: {report.above_median}")
+        for note in getattr(report, "details", {}).get("notes", []):
+            print(f"note: {note}")
     else:
         print(f"invalid: {report.error}")
     if not report.valid:

@@ -96,6 +96,11 @@ class RunStore:
         return self.root / "checkpoint.sqlite"
 
     @property
+    def sandbox_state(self) -> Path:
+        """The sandbox's state on the host, outside the workspace (its training jobs' records)."""
+        return self.root / "sandbox"
+
+    @property
     def submission_path(self) -> Path:
         """Where the submitted file is copied."""
         return self.root / "submission.csv"

@@ -189,6 +189,17 @@ def _reads(a: Arena, base_url: str) -> list[Attempt]:
                 failed("not a regular file")),
         Attempt("forged submission: submit a symlink to the answers", [("submit", {"path": "forged.csv"})],
                 refused_link),
+        Attempt("training-job tools: a config outside, through a link or a FIFO, option injection, odd job ids",
+                [("launch_training", {"config": str(a.recipe)}),
+                 ("launch_training", {"config": "/data/../private/answers.csv"}),
+                 ("launch_training", {"config": "leak.csv"}), ("launch_training", {"config": "trap.csv"}),
+                 ("launch_training", {"config": "tiny_cpu", "overrides": ["--run-dir=/tmp", "x.y=1 --resume"]}),
+                 ("launch_training", {"config": "tiny_cpu", "name": "../../escape"}),
+                 ("training_status", {"job_id": "../../../etc/passwd"}),
+                 ("read_training_log", {"job_id": "job-1/../../x", "mode": "tail"}),
+                 ("stop_training", {"job_id": "job-1; kill -9 -1"})],
+                failed("outside", "symbolic link", "not a regular file", "section.field=value", "name", "no job",
+                       "cannot run training jobs")),
         Attempt("forged auto-submit: submission.csv a symlink to the answers at the end",
                 [("bash", {"command": f"ln -sf {ans} submission.csv && ls -l submission.csv"})],
                 lambda evs, _: None),
@@ -222,6 +233,9 @@ def _resources() -> list[Attempt]:
         Attempt("runaway processes that outlive their command and the run",
                 [("bash", {"command": "(setsid sleep 7771 &); nohup sleep 7772 >/dev/null 2>&1 & "
                                       "sleep 7773 & disown; echo started"})],
+                lambda evs, _: None),
+        Attempt("a training job left running when the attempt ends",
+                [("launch_training", {"config": "tiny_cpu", "name": "left", "overrides": ["sft.steps=400"]})],
                 lambda evs, _: None),
         Attempt("the sandbox still works after each attack",
                 [("bash", {"command": "rm -f fill*; ps -eo args=; echo alive"})], _alive_checked),
@@ -332,6 +346,12 @@ def test_resource_attacks_are_contained_and_the_real_score_stands(kind, arena):
     assert grading["valid"] is True and 0.3 < grading["score"] < 0.69, grading     # an honest log-loss, not ~0
     left = subprocess.run(["pgrep", "-f", "sleep 777"], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes outlived the run: {left}"
+    job = json.loads((store.sandbox_state / "jobs" / "job-1.json").read_text())    # killed with its attempt
+    assert job["ended"]["how"] == "killed", job
+    if kind == "local":
+        from common.procs import pid_alive
+
+        assert not pid_alive(job["handle"]["pid"], job["handle"]["start"]), job
     if kind == "docker":
         from agent.sandbox.engine import client
 

@@ -105,6 +105,8 @@ def test_task_sets_ids_lite_families_and_files(env):
     assert resolve_tasks(f"@{f}") == ["toy-c", "toy-a"]
     with pytest.raises(UserError, match="unknown competition 'toy-z'.*sets: lite"):
         resolve_tasks("toy-a,toy-z")
+    rl = resolve_tasks("rl_runs")                   # a family of tasks/registry.py: the rl_runs tasks
+    assert len(rl) == 8 and "rl-nan-fault" in rl and resolve_tasks("rl-nan-fault,toy-a") == ["rl-nan-fault", "toy-a"]
 
 
 def test_a_campaign_of_the_same_name_is_extended_never_redone_and_other_settings_are_refused(env):

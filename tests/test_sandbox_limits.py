@@ -62,7 +62,7 @@ def test_run_records_its_limits_and_states_the_real_environment(tmp_path, monkey
     meta = store.read_meta()
     assert meta["sandbox"] == "local" and "bubblewrap" in meta["sandbox_isolation"]
     assert meta["sandbox_limits"] | {"cpus": 0} == {"memory_mb": 700, "pids": 99, "disk_mb": 300,
-                                                    "command_timeout_s": 120.0, "gpus": False, "cpus": 0}
+                                                    "command_timeout_s": 120.0, "gpus": False, "cpus": 0, "jobs": 2}
     system = json.loads((store.root / "initial_state.json").read_text())["messages"][0]["content"]
     assert "$environment" not in system and "Sandbox: local — bubblewrap" in system
     assert "There is no network" in system and "700 MB memory" in system and "99 processes" in system

@@ -66,7 +66,7 @@ def resolve_tasks(text: str) -> list[str]:
     `text` is a comma-separated list whose items are ids, set names (`lite`, `mle_lite`, a modality, a
     registry family) or files of ids (one a line, `#` comments; written `@FILE` or as an existing path).
     """
-    from tasks.mle_lite.registry import get_competition
+    from tasks.registry import get_task
 
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
@@ -81,7 +81,7 @@ def resolve_tasks(text: str) -> list[str]:
             if not found:
                 raise UserError(f"--tasks {item}: the file names no competition")
             for cid in found:
-                get_competition(cid)
+                get_task(cid)
             ids += found
             continue
         family = _family(item)
@@ -91,7 +91,7 @@ def resolve_tasks(text: str) -> list[str]:
             ids += family
             continue
         try:
-            get_competition(item)
+            get_task(item)
         except UserError as exc:
             raise UserError(f"--tasks: {exc} (sets: {', '.join(family_names())})") from None
         ids.append(item)

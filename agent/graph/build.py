@@ -357,16 +357,17 @@ def wait(ctx: RunContext, state: AgentState) -> dict:
 
 
 def _auto_candidate(ctx: RunContext, em: Emitter, found: list[dict]) -> dict | None:
-    """workspace/submission.csv as a candidate (no score), when it is a regular, single-link file there."""
+    """workspace/<the task's submission file> as a candidate (no score), when it is a regular, single-link file there."""
     folder = ctx.store.candidates_dir
     folder.mkdir(exist_ok=True)
     pending = folder / PENDING
-    if not take_auto_submission(ctx.tool_ctx.workspace, pending):
+    name = ctx.task.submission_name
+    if not take_auto_submission(ctx.tool_ctx.workspace, pending, name):
         return None
     problem = ctx.task.validate(pending)
-    cand = cands.register(folder, {"pending": str(pending), "source": str(ctx.tool_ctx.workspace / "submission.csv"),
+    cand = cands.register(folder, {"pending": str(pending), "source": str(ctx.tool_ctx.workspace / name),
                                    "validation_score": None, "valid": problem is None, "error": problem,
-                                   "note": "workspace/submission.csv at the end", "auto": True}, found)
+                                   "note": f"workspace/{name} at the end", "auto": True}, found)
     em.emit("candidate", call_id=None, file=str(cands.file_of(folder, cand["n"])), **cand)
     return cand
 

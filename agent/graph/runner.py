@@ -52,9 +52,10 @@ def _make_policy(spec: RunSpec, task: Task, scaffold: Scaffold, on_delta: DeltaF
                  resuming: bool = False) -> tuple[Policy, str | None]:
     """(policy, model name) for the spec's policy; for llm, the endpoint is checked first (preflight)."""
     if spec.policy == "heuristic":
-        from agent.graph.policies import HeuristicPolicy
+        from agent.graph.policies import HeuristicPolicy, RLRunsHeuristicPolicy
 
-        return HeuristicPolicy(task, scaffold, spec.budgets), None
+        rules = RLRunsHeuristicPolicy if task.family == "rl_runs" else HeuristicPolicy
+        return rules(task, scaffold, spec.budgets), None
     if spec.policy == "replay":
         from agent.graph.policies import ReplayPolicy
 
@@ -98,7 +99,7 @@ def _context(store: RunStore, spec: RunSpec, scaffold: Scaffold, task: Task, pol
     """The nodes' context, with the sandbox opened over the run's workspace (with the limits the run recorded)."""
     limits = resolve_limits(spec.sandbox_limits or scaffold.policy.sandbox, store.workspace)
     sandbox = open_sandbox(spec.sandbox, store.workspace, task.public_dir, name=store.run_id, limits=limits,
-                           env={"EVOFORGE_SEED": str(spec.seed)})
+                           env={"EVOFORGE_SEED": str(spec.seed)}, state_dir=store.sandbox_state)
     mem = paths.memory_file()
     tool_ctx = ToolContext(sandbox=sandbox, workspace=store.workspace, public=task.public_dir, task=task,
                            candidates_dir=store.candidates_dir, memory_path=mem)
@@ -227,6 +228,7 @@ def _stop_watch(store: RunStore, sandbox: Any) -> Callable[[], None]:
 def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
     """Run the graph to its end from `inputs` (a new run) or from the last checkpoint (inputs None)."""
     store = ctx.store
+    interrupted = False
     beat = Heartbeat(store, on_tick=_stop_watch(store, sandbox)).start()
     try:
         conn = sqlite3.connect(store.checkpoint_path, check_same_thread=False)
@@ -248,6 +250,7 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
                                   events_dropped_on_resume=dropped, **_owner())
             graph.invoke(inputs, config, durability="sync")
     except KeyboardInterrupt:
+        interrupted = True               # its training jobs keep running, for `evoforge resume` to re-attach
         _mark(store, status="interrupted")
         raise
     except BaseException as exc:
@@ -256,7 +259,7 @@ def _drive(ctx: RunContext, sandbox: Any, inputs: AgentState | None) -> None:
     finally:
         beat.stop()
         try:
-            sandbox.close()
+            sandbox.close(keep_jobs=interrupted)
         except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
             pass
 

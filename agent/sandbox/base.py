@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from common.errors import UserError
 
@@ -31,6 +31,7 @@ class Limits:
     output_limit_bytes: int = 1_000_000  # output kept per command (head + tail, the cut stated)
     file_size_mb: int = 16384      # RLIMIT_FSIZE: the largest file a command may write (capped by disk_mb)
     tmp_mb: int = 512              # size of the sandbox's /tmp (and /dev/shm) tmpfs, counted as memory
+    jobs: int = 2                  # long-lived jobs (training runs) at once, within the same limits (agent.sandbox.jobs)
 
     def command_timeout(self, requested: float | None) -> float:
         """The timeout a command gets: what the tool asked for, at most timeout_s."""
@@ -60,6 +61,7 @@ class Sandbox(Protocol):
     data_path: str
     workspace_path: str
     limits: Limits
+    jobs: Any             # agent.sandbox.jobs.Jobs: long-lived jobs started in this sandbox
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         """Run `bash -c command` in the workspace and return what happened."""
@@ -69,8 +71,8 @@ class Sandbox(Protocol):
         """Kill the commands running now (they return with killed_reason "stopped"); the sandbox stays usable."""
         ...
 
-    def close(self) -> None:
-        """Release the sandbox (stop its container / kill leftover processes)."""
+    def close(self, keep_jobs: bool = False) -> None:
+        """Release the sandbox (stop its container / kill leftover processes and, unless keep_jobs, every job)."""
         ...
 
 

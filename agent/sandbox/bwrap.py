@@ -35,9 +35,11 @@ from pathlib import Path
 
 from agent.sandbox.base import STOPPED, ExecResult, Limits, OutputBuffer, SandboxError, check_dirs, thread_env
 from agent.sandbox.cgroups import Cgroup
-from agent.sandbox.image import rootfs_dir
+from agent.sandbox.image import TRAINER_MOUNTS, rootfs_dir
+from agent.sandbox.jobs import JOB_SHELL, Jobs, children
 from agent.sandbox.launcher import ARGS_FD, STATUS_FD, Launcher
 from agent.sandbox.quota import DiskWatch
+from common.procs import pid_alive, process_start
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class BwrapSandbox:
     workspace_path = WORKSPACE
 
     def __init__(self, workspace: Path, public: Path, limits: Limits | None = None, name: str | None = None,
-                 gpus: bool | None = None, env: dict[str, str] | None = None) -> None:
+                 gpus: bool | None = None, env: dict[str, str] | None = None, state_dir: Path | None = None) -> None:
         self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         ok, why = bwrap_status()
         if not ok:
@@ -115,6 +117,8 @@ class BwrapSandbox:
         self._args = self._bwrap_args()
         self._bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
         self._launcher = Launcher(self.cgroup.procs_files if self.cgroup else [])
+        self.jobs = Jobs(self, self.kind, state_dir, lim.jobs)
+        self.jobs.reattach()
 
     # -- the container ---------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -141,6 +145,9 @@ class BwrapSandbox:
               "--size", str(int(lim.tmp_mb) * 1024 * 1024), "--tmpfs", "/dev/shm",
               "--size", str(int(lim.tmp_mb) * 1024 * 1024), "--tmpfs", "/tmp",
               "--ro-bind", str(self.public), DATA, "--bind", str(self.workspace), WORKSPACE]
+        if self.rootfs is not None:       # the bundled trainer, current with the checkout (the image has its folders)
+            for src, dst in TRAINER_MOUNTS.items():
+                a += ["--ro-bind-try", str(src), dst]
         if self.gpus:
             for dev in sorted(Path("/dev").glob("nvidia*")):
                 if dev.is_char_device():
@@ -257,17 +264,89 @@ class BwrapSandbox:
         for pid in running:
             self._kill(pid)
 
-    def close(self) -> None:
-        """Kill whatever still runs and remove the sandbox's cgroup (the workspace stays)."""
+    # -- jobs (agent.sandbox.jobs): a bubblewrap container of their own that outlives evoforge ----------------
+    def job_start(self, job_id: str, argv: list[str], log: str, max_s: float) -> dict:
+        """Start argv in a container of its own (the same mounts, namespaces, cgroup and limits as a command, but
+        not --die-with-parent: it survives a killed evoforge until its deadline); bwrap reports its exit code
+        into a status file in the state folder."""
+        if self._closed:
+            raise SandboxError(f"local sandbox {self.name} is closed; start a new attempt")
+        status = self.jobs.dir / f"{job_id}.status"
+        inner = ["bash", "-c", JOB_SHELL, "evoforge-job", log, str(int(max_s)), *argv]
+        if self.cgroup is None:
+            inner = ["bash", "-c", 'ulimit -u "$0"; exec "$@"', str(self.limits.pids), *inner]
+        args = [a for a in self._args if a != "--die-with-parent"]
+        null = os.open(os.devnull, os.O_WRONLY)
+        st_w = os.open(status, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        args_r, args_w = os.pipe()
+        try:
+            os.write(args_w, b"\0".join(x.encode() for x in args) + b"\0")
+            os.close(args_w)
+            argv_b = [self._bwrap, "--args", str(ARGS_FD), "--json-status-fd", str(STATUS_FD), "--", *inner]
+            pid = self._launcher.spawn(argv_b, {"PATH": "/usr/bin:/bin"}, self._rlimits(max_s), null, args_r, st_w)
+        finally:
+            for fd in (null, st_w, args_r):
+                os.close(fd)
+        return {"pid": pid, "start": process_start(pid) or "", "status": str(status)}
+
+    @staticmethod
+    def _job_status(handle: dict) -> dict:
+        """What bwrap wrote on its status descriptor: {"child-pid": host pid of the container's init,
+        "exit-code": …}."""
+        out: dict = {}
+        try:
+            text = Path(handle["status"]).read_text()
+        except OSError:
+            return out
+        for key, value in re.findall(r'"([a-z-]+)"\s*:\s*(-?\d+)', text):
+            out[key] = int(value)
+        return out
+
+    def job_poll(self, handle: dict) -> tuple[bool, int | None]:
+        """(running, exit code): the exit code bwrap reported, else whether its process (same start time) lives."""
+        st = self._job_status(handle)
+        if "exit-code" in st:
+            return False, st["exit-code"]
+        return pid_alive(handle["pid"], handle.get("start") or None), None
+
+    def job_signal(self, handle: dict, sig: int) -> None:
+        """Send `sig` to the job's command (the child of the container's init: `timeout`, which passes it on)."""
+        init = self._job_status(handle).get("child-pid")
+        if init is None or not self.job_poll(handle)[0]:
+            return
+        for pid in children(init):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+
+    def job_kill(self, handle: dict) -> None:
+        """Kill the container's init (its pid namespace, so every process of the job, dies with it) and bwrap."""
+        if not self.job_poll(handle)[0]:
+            return
+        init = self._job_status(handle).get("child-pid")
+        for pid in ([init] if init else []) + [handle["pid"]]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def close(self, keep_jobs: bool = False) -> None:
+        """Kill every job (unless keep_jobs: an interrupted attempt, to be resumed) and whatever still runs, and
+        remove the sandbox's cgroup (the workspace stays; a cgroup with kept jobs stays until they end)."""
+        if not self._closed and not keep_jobs:
+            self.jobs.end_all("the attempt ended: its sandbox was closed")
+        kept = keep_jobs and bool(self.jobs.running())
         with self._lock:
             running = list(self._running)
             self._closed = True
         for pid in running:
             self._kill(pid)
         self._launcher.close()
-        if self.cgroup is not None:
+        if self.cgroup is not None and not kept:
             self.cgroup.remove()
-            self.cgroup = None
+        self.cgroup = None
+        self.jobs.close()
 
     def __enter__(self) -> BwrapSandbox:
         return self

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -41,9 +42,18 @@ from agent.sandbox.base import (
 )
 from agent.sandbox.engine import client as engine_client
 from agent.sandbox.engine import engine_url
-from agent.sandbox.image import image_tag
+from agent.sandbox.image import TRAINER_MOUNTS, image_tag
+from agent.sandbox.jobs import JOB_SHELL, Jobs
 from agent.sandbox.quota import DiskWatch
-from agent.sandbox.reaper import LABEL, OWNER_PID, is_mine, owner_labels, owner_state
+from agent.sandbox.reaper import (
+    LABEL,
+    OWNER_PID,
+    OWNER_STATE,
+    is_mine,
+    owner_labels,
+    owner_state,
+    write_owner,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +62,28 @@ WORKSPACE = "/workspace"
 
 # Runs every command: stderr joined to stdout (one pipe keeps the order), a new session (its id
 # saved so a timeout can kill the tree), then kill every process the command left behind (all but
-# pid 1, the keeper $3 and this shell: stopped first, so none can fork meanwhile), then one marker line
+# pid 1, the keeper $3, the sessions of live jobs $4 ("sid:start ...", the start time checked so a
+# recycled pid is no job) and this shell: stopped first, so none can fork meanwhile), then one marker line
 # with the exit code and the cgroup's OOM-kill and pids-limit counters before and after. Only shell
 # builtins besides setsid and bash, to stay fast.
 _WRAP = r"""
 exec 2>&1
-t=$1; keep=$3; f=/tmp/.evoforge-$t
+t=$1; keep=$3; spare=" ${4:-} "; f=/tmp/.evoforge-$t
+job() {   # whether process $1 is in the session of a live job ("sid:start" listed in $4, start checked)
+  [ "$spare" = "  " ] && return 1
+  read -r l < "/proc/$1/stat" 2>/dev/null || return 1
+  set -- ${l##*) }
+  case "$spare" in *" $4:"*) ;; *) return 1 ;; esac
+  s=$4; read -r l < "/proc/$s/stat" 2>/dev/null || return 1
+  set -- ${l##*) }
+  case "$spare" in *" $s:${20} "*) return 0 ;; esac
+  return 1
+}
 sweep() {
   for r in 1 2 3 4 5 6 7 8; do
-    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -STOP "$p" 2>/dev/null ;; esac; done
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) job "$p" || kill -STOP "$p" 2>/dev/null ;; esac; done
     left=0
-    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) kill -KILL "$p" 2>/dev/null && left=1 ;; esac; done
+    for d in /proc/[0-9]*; do p=${d#/proc/}; case $p in 1|$$|$keep) ;; *) job "$p" || { kill -KILL "$p" 2>/dev/null && left=1; } ;; esac; done
     [ $left = 0 ] && return
   done
 }
@@ -113,17 +134,59 @@ for _ in range(50):
 """
 
 
+# Starts a job (agent.sandbox.jobs): a session of its own whose leader announces its pid in /tmp, then becomes the
+# job shell (agent.sandbox.jobs.JOB_SHELL: log, deadline). Arguments: token, job shell, log, seconds, argv.
+_JOB = r"""
+t=$1; js=$2; shift 2
+exec setsid -w bash -c 'echo $$ > "/tmp/.evoforge-job-$0"; exec bash -c "$1" evoforge-job "${@:2}"' "$t" "$js" "$@"
+"""
+# Prints "<sid> <start time> <wrapper sid> <its start time>" of the job announced under token $0 (waits briefly).
+_JOB_FIND = r"""
+for i in $(seq 100); do [ -s "/tmp/.evoforge-job-$0" ] && break; sleep 0.05; done
+read -r s < "/tmp/.evoforge-job-$0" || exit 1
+rm -f "/tmp/.evoforge-job-$0"
+st=""; pp=""; if read -r l < "/proc/$s/stat"; then set -- ${l##*) }; st=${20}; pp=$2; fi
+ws=""; wst=""   # the session of the exec's own process (setsid -w, waiting for the job): spared too
+if [ -n "$pp" ] && read -r l < "/proc/$pp/stat"; then set -- ${l##*) }; ws=$4
+  if read -r l < "/proc/$ws/stat"; then set -- ${l##*) }; wst=${20}; fi; fi
+echo "$s $st $ws $wst"
+"""
+# Acts on job process $0 only while it is the one that started at $1 ("": unchecked), so a recycled pid is left
+# alone: $2 = alive (exit 0 when it runs) | term (SIGTERM to it) | kill (its whole session: the _KILL script, $3).
+_JOB_ACT = r"""
+p=$0; want=$1; act=$2
+read -r l < "/proc/$p/stat" 2>/dev/null || exit 3
+set -- ${l##*) } "$3"
+[ "$1" = Z ] && exit 3
+[ -z "$want" ] || [ "${20}" = "$want" ] || exit 3
+case $act in
+  alive) exit 0 ;;
+  term) kill -s TERM "$p" ;;
+  kill) exec python3 -c "${@: -1}" "$p" ;;
+esac
+"""
+
+
 # The watchdog: blocks reading a pipe whose write end only the owner holds. The owner writes a byte when it
-# closes the sandbox itself; EOF without it means the owner died, and the container is removed.
+# closes the sandbox itself; EOF without it means the owner died, and the container is removed, unless the
+# sandbox's job records (folder argv[4]) show a training job still before its deadline: that container is left for
+# the resumed run to re-attach (the job ends by its own deadline; the reaper removes the orphan).
 _WATCHDOG = r"""
-import os, sys
+import glob, json, os, sys, time
 import docker   # loaded beforehand: when the owner dies, only the removal is left to do
-fd, container, url = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+fd, container, url, jobs = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def job_running(path):
+    try:
+        with open(path) as f:
+            r = json.load(f)
+        return r.get("ended") is None and float(r.get("deadline") or 0) > time.time()
+    except Exception:
+        return False
 try:
     closed = os.read(fd, 1)
 except OSError:
     closed = b""
-if not closed:
+if not closed and not any(job_running(p) for p in glob.glob(os.path.join(jobs, "job-*.json"))):
     try:
         c = docker.DockerClient(base_url=url, timeout=30) if url else docker.from_env(timeout=30)
         c.containers.get(container).remove(force=True)
@@ -133,12 +196,14 @@ if not closed:
 
 
 class Watchdog:
-    """A host process that removes a container when this process dies (kill -9 included); `disarm` on close."""
+    """A host process that removes a container when this process dies (kill -9 included) and runs no job (records
+    in `jobs_dir`); `disarm` on close."""
 
-    def __init__(self, container: str) -> None:
+    def __init__(self, container: str, jobs_dir: Path) -> None:
         r, self._w = os.pipe()                 # non-inheritable: no child of ours keeps the write end open
         try:
-            self.proc = subprocess.Popen([sys.executable, "-I", "-c", _WATCHDOG, str(r), container, engine_url() or ""],
+            self.proc = subprocess.Popen([sys.executable, "-I", "-c", _WATCHDOG, str(r), container, engine_url() or "",
+                                          str(jobs_dir)],
                                          pass_fds=(r,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, start_new_session=True)
         finally:
@@ -189,16 +254,20 @@ class DockerSandbox:
         gpus: bool | None = None,
         image: str | None = None,
         env: dict[str, str] | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.workspace, self.public = check_dirs(workspace, public)
         self.extra_env = dict(env or {})      # the run's own variables (EVOFORGE_SEED); ours below win
         self.limits = limits or Limits()
-        self.image = image or image_tag()
         self.name = container_name(name) if name else container_name(secrets.token_hex(6))
         self.gpus = self.limits.gpus if gpus is None else gpus
+        self.jobs = Jobs(self, self.kind, state_dir, self.limits.jobs)
+        self.state_dir = self.jobs.dir.parent
+        self.id = ""
         try:
             self.client = engine_client()
             self.api = self.client.api
+            self.image = image or self._pick_image()
             self.container = self._attach() or self._create()
             self.keeper = self._keeper_pid()
         except ImageNotFound as exc:
@@ -209,11 +278,31 @@ class DockerSandbox:
         self._running: set[str] = set()          # tokens of the commands running now
         self._interrupted: set[str] = set()
         self._lock = threading.Lock()
-        self.watchdog = Watchdog(self.id)
+        self.watchdog = Watchdog(self.id, self.jobs.dir)
+        write_owner(self.state_dir)
+        self.jobs.reattach()
+
+    def _pick_image(self) -> str:
+        """The GPU variant where GPUs are passed through and it is built (scripts/build-sandbox-image.sh --gpu),
+        else the CPU image."""
+        if self.gpus and host_has_nvidia_gpu():
+            try:
+                self.client.images.get(image_tag(gpu=True))
+                return image_tag(gpu=True)
+            except ImageNotFound:
+                log.warning("GPUs are passed through but the GPU image %s is not built (scripts/build-sandbox-image.sh "
+                            "--gpu); using the CPU image, whose torch cannot use them", image_tag(gpu=True))
+        return image_tag()
 
     # -- container life cycle -------------------------------------------------------------------
+    def _volumes(self) -> dict[str, dict[str, str]]:
+        """The host folders mounted: public data (ro), workspace (rw), the bundled trainer (ro)."""
+        vols = {str(self.public): {"bind": DATA, "mode": "ro"}, str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}}
+        vols.update({str(src): {"bind": dst, "mode": "ro"} for src, dst in TRAINER_MOUNTS.items() if src.is_dir()})
+        return vols
+
     def _mounts_match(self, attrs: dict) -> bool:
-        want = {WORKSPACE: (str(self.workspace), True), DATA: (str(self.public), False)}
+        want = {v["bind"]: (src, v["mode"] == "rw") for src, v in self._volumes().items()}
         have = {m.get("Destination"): (m.get("Source"), bool(m.get("RW"))) for m in attrs.get("Mounts", [])}
         return have == want
 
@@ -224,15 +313,19 @@ class DockerSandbox:
         except NotFound:
             return None
         labels = c.labels or {}
-        if not is_mine(labels):
+        adopt = False
+        if not is_mine(labels, self.state_dir):
             owner = owner_state(labels)
             if owner in ("alive", "other-host"):
                 raise SandboxError(f"sandbox container {self.name} belongs to process {labels.get(OWNER_PID)} "
                                    f"({'still running' if owner == 'alive' else 'on another host'}); stop that run, "
                                    "or remove the container with `evoforge sandbox prune --all`")
-            log.info("replacing sandbox container %s of a process that is gone", self.name)
-            c.remove(force=True)
-            return None
+            adopt = c.status == "running" and labels.get(OWNER_STATE) == str(self.state_dir) and any(
+                r.handle.get("container") == c.id for r in self.jobs.records() if r.running)
+            if not adopt:
+                log.info("replacing sandbox container %s of a process that is gone", self.name)
+                c.remove(force=True)
+                return None
         if c.attrs.get("Config", {}).get("Image") != self.image or not self._mounts_match(c.attrs):
             log.warning("removing stale sandbox container %s (different image or folders)", self.name)
             c.remove(force=True)
@@ -240,7 +333,14 @@ class DockerSandbox:
         if c.status != "running":
             c.start()
             c.reload()
-        log.info("re-attached to sandbox container %s", self.name)
+        if adopt:     # a resumed run: keep the container for its live jobs, end what its killed owner left running
+            self.container, self.id = c, c.id
+            write_owner(self.state_dir)
+            self.container.exec_run(["bash", "-c", _WRAP, "evoforge", secrets.token_hex(8), "true",
+                                     str(self._keeper_pid()), self._spared()])
+            log.info("re-attached to sandbox container %s and its running jobs", self.name)
+        else:
+            log.info("re-attached to sandbox container %s", self.name)
         return c
 
     def _keeper_pid(self) -> int:
@@ -272,12 +372,11 @@ class DockerSandbox:
             network_mode="none", mem_limit=mem, memswap_limit=mem,
             nano_cpus=int(min(float(lim.cpus), float(ncpu)) * 1e9), pids_limit=int(lim.pids),
             read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={int(lim.tmp_mb)}m,mode=1777"},
-            shm_size=f"{int(lim.tmp_mb)}m",
-            volumes={str(self.public): {"bind": DATA, "mode": "ro"},
-                     str(self.workspace): {"bind": WORKSPACE, "mode": "rw"}},
+            shm_size=f"{int(lim.tmp_mb)}m", volumes=self._volumes(),
             working_dir=WORKSPACE, user=f"{os.getuid()}:{os.getgid()}", environment=env,
             cap_drop=["ALL"], security_opt=["no-new-privileges"], ipc_mode="private",
-            labels={LABEL: self.image, **owner_labels()}, device_requests=device_requests,
+            labels={LABEL: self.image, OWNER_STATE: str(self.state_dir), **owner_labels()},
+            device_requests=device_requests,
         )
 
     # -- commands -------------------------------------------------------------------------------
@@ -288,8 +387,8 @@ class DockerSandbox:
         buf = OutputBuffer(self.limits.output_limit_bytes + 256)
         t0 = time.monotonic()
         try:
-            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command, str(self.keeper)],
-                                      workdir=WORKSPACE, stdout=True, stderr=True)
+            ex = self.api.exec_create(self.id, ["bash", "-c", _WRAP, "evoforge", token, command, str(self.keeper),
+                                                self._spared()], workdir=WORKSPACE, stdout=True, stderr=True)
             stream = self.api.exec_start(ex["Id"], stream=True, demux=False)
         except NotFound as exc:
             raise SandboxError(f"sandbox container {self.name} is gone; start a new attempt") from exc
@@ -398,14 +497,73 @@ class DockerSandbox:
         for token in tokens:
             self._kill_session(token)
 
-    def close(self) -> None:
-        """Stop and remove the container (the workspace on the host stays)."""
+    # -- jobs (agent.sandbox.jobs): sessions of their own in this container, spared by every command's sweep ------
+    def _spared(self) -> str:
+        """The sessions the sweep after a command leaves alone: "sid:start" of this container's running jobs."""
+        live = [r.handle for r in self.jobs.records() if r.running and r.handle.get("container") == self.id]
+        pairs = [(h.get(k), h.get(st, "")) for h in live for k, st in (("sid", "sid_start"), ("wrap_sid", "wrap_start"))]
+        return " ".join(f"{sid}:{start}" for sid, start in pairs if sid)
+
+    def job_start(self, job_id: str, argv: list[str], log: str, max_s: float) -> dict:
+        """Start argv detached in the container (docker exec), in a session of its own; its sid and start time."""
+        token = secrets.token_hex(8)
+        ex = self.api.exec_create(self.id, ["bash", "-c", _JOB, "evoforge-job", token, JOB_SHELL, log,
+                                            str(int(max_s)), *argv], workdir=WORKSPACE, stdout=False, stderr=False)
+        self.api.exec_start(ex["Id"], detach=True)
+        found = self.container.exec_run(["bash", "-c", _JOB_FIND, token])
+        parts = found.output.decode(errors="replace").split()
+        if found.exit_code != 0 or not parts or not parts[0].isdigit():
+            raise SandboxError(f"the job {job_id} did not start in {self.name}")
+        return {"container": self.id, "exec": ex["Id"], "sid": int(parts[0]),
+                "sid_start": parts[1] if len(parts) > 1 else "",
+                "wrap_sid": int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None,
+                "wrap_start": parts[3] if len(parts) > 3 else ""}
+
+    def _job_act(self, handle: dict, act: str) -> int:
+        r = self.container.exec_run(["bash", "-c", _JOB_ACT, str(handle["sid"]), str(handle.get("sid_start", "")),
+                                     act, _KILL])
+        return r.exit_code
+
+    def job_poll(self, handle: dict) -> tuple[bool, int | None]:
+        """(running, exit code): from the exec instance, else (the engine forgot it) from the job's process."""
+        if handle.get("container") != self.id:
+            return False, None
+        try:
+            info = self.api.exec_inspect(handle["exec"])
+            if not info.get("Running"):
+                return False, info.get("ExitCode")
+        except (NotFound, APIError):
+            return self._job_act(handle, "alive") == 0, None
+        return True, None
+
+    def job_signal(self, handle: dict, sig: int) -> None:
+        """SIGTERM to the job's main process (the `timeout` that forwards it to the trainer)."""
+        if handle.get("container") == self.id and sig == signal.SIGTERM:
+            self._job_act(handle, "term")
+
+    def job_kill(self, handle: dict) -> None:
+        """Kill the job's session and everything under it."""
+        if handle.get("container") == self.id:
+            self._job_act(handle, "kill")
+
+    def close(self, keep_jobs: bool = False) -> None:
+        """Kill the jobs, stop and remove the container (the workspace on the host stays); with keep_jobs (an
+        interrupted attempt) a container with running jobs is left for the resumed attempt to re-attach."""
+        if keep_jobs and self.jobs.running():
+            self.jobs.close()
+            self.watchdog.disarm()
+            return
+        try:
+            self.jobs.end_all("the attempt ended: its sandbox was closed")
+        except DockerException as exc:
+            log.warning("could not end the jobs of %s: %s", self.name, exc)
         try:
             self.container.remove(force=True)
         except NotFound:
             pass
         except DockerException as exc:
             log.warning("could not remove sandbox container %s: %s", self.name, exc)
+        self.jobs.close()
         self.watchdog.disarm()
 
     def __enter__(self) -> DockerSandbox:

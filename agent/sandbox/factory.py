@@ -56,14 +56,15 @@ def pick_kind(kind: str) -> str:
 
 
 def make_sandbox(kind: str, workspace: Path, public: Path, limits: Limits | None = None,
-                 name: str | None = None, env: dict[str, str] | None = None) -> Sandbox:
+                 name: str | None = None, env: dict[str, str] | None = None, state_dir: Path | None = None) -> Sandbox:
     """Open a sandbox of `kind` over a workspace and a public data folder (`env`: extra variables for every
-    command, never overriding the sandbox's own)."""
+    command, never overriding the sandbox's own); `state_dir` keeps its job records (a sandbox opened again over the
+    same one re-attaches to the jobs still running)."""
     kind = pick_kind(kind)
     if kind == "docker":
         from agent.sandbox.docker_sandbox import DockerSandbox
 
-        return DockerSandbox(workspace, public, limits=limits, name=name, env=env)
+        return DockerSandbox(workspace, public, limits=limits, name=name, env=env, state_dir=state_dir)
     if kind == "local":
-        return BwrapSandbox(workspace, public, limits=limits, name=name, env=env)
+        return BwrapSandbox(workspace, public, limits=limits, name=name, env=env, state_dir=state_dir)
     return UnsafeLocalSandbox(workspace, public, limits=limits, name=name, env=env)

@@ -10,6 +10,7 @@ Each field is a number (or true/false for gpus) or "auto", which fits this machi
 | disk_mb | half the free space where the workspace lives, at most 20480 |
 | command_timeout_s | 3600 (a tool asking for longer gets this) |
 | gpus | true where the host shows an NVIDIA GPU |
+| jobs | 2 (long-lived training jobs at once, inside the same limits) |
 
 Values are clamped to what the machine has (memory, cores), so an edited scaffold cannot ask for more.
 """
@@ -25,7 +26,7 @@ from agent.sandbox.base import Limits, host_has_nvidia_gpu
 from common.errors import UserError
 
 FIELDS: dict[str, type] = {"memory_mb": int, "cpus": float, "pids": int, "disk_mb": int,
-                           "command_timeout_s": float, "gpus": bool}
+                           "command_timeout_s": float, "gpus": bool, "jobs": int}
 
 
 def check_spec(spec: Any, where: str) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def machine_defaults(where: Path) -> dict[str, Any]:
     """What "auto" means for each field on this machine (`where`: the folder the workspace lives in)."""
     return {"memory_mb": min(16384, max(1024, _memory_total_mb() // 2)), "cpus": float(os.cpu_count() or 1),
             "pids": 1024, "disk_mb": min(20480, max(1024, _free_disk_mb(where) // 2)),
-            "command_timeout_s": 3600.0, "gpus": host_has_nvidia_gpu()}
+            "command_timeout_s": 3600.0, "gpus": host_has_nvidia_gpu(), "jobs": 2}
 
 
 def resolve_limits(spec: dict[str, Any] | None, where: Path) -> Limits:
@@ -83,10 +84,11 @@ def resolve_limits(spec: dict[str, Any] | None, where: Path) -> Limits:
     values["cpus"] = min(values["cpus"], float(os.cpu_count() or 1))
     values["gpus"] = bool(values["gpus"]) and host_has_nvidia_gpu()
     return Limits(memory_mb=int(values["memory_mb"]), cpus=values["cpus"], pids=int(values["pids"]),
-                  disk_mb=int(values["disk_mb"]), timeout_s=float(values["command_timeout_s"]), gpus=values["gpus"])
+                  disk_mb=int(values["disk_mb"]), timeout_s=float(values["command_timeout_s"]), gpus=values["gpus"],
+                  jobs=int(values["jobs"]))
 
 
 def limits_record(lim: Limits) -> dict[str, Any]:
     """The configurable fields of resolved limits, as the run record keeps them (and resume reads them back)."""
     return {"memory_mb": lim.memory_mb, "cpus": lim.cpus, "pids": lim.pids, "disk_mb": lim.disk_mb,
-            "command_timeout_s": lim.timeout_s, "gpus": lim.gpus}
+            "command_timeout_s": lim.timeout_s, "gpus": lim.gpus, "jobs": lim.jobs}

@@ -5,10 +5,14 @@ pid's start time (so a recycled pid is not taken for the owner) and the boot id.
 orphan when its owner is on this host and that process no longer runs; `prune` removes orphans
 (`everything=True`: every sandbox container, live runs' too). Containers of other hosts, and
 containers made before owners were recorded, are left alone unless `everything` is set.
+
+A container that runs training jobs also names its sandbox's state folder (OWNER_STATE); the process that opens
+that state folder last (a resumed run) records itself there (`write_owner`) and so owns the container too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -25,6 +29,8 @@ OWNER_HOST = "org.evoforge.owner.host"
 OWNER_PID = "org.evoforge.owner.pid"
 OWNER_START = "org.evoforge.owner.start"   # the pid's start time in clock ticks since boot (/proc/PID/stat)
 OWNER_BOOT = "org.evoforge.owner.boot"     # /proc/sys/kernel/random/boot_id
+OWNER_STATE = "org.evoforge.sandbox.state"  # the sandbox's state folder on the host (its jobs' records)
+STATE_OWNER = "owner.json"                  # in that folder: the owner labels of the process that opened it last
 
 
 def _boot_id() -> str:
@@ -41,14 +47,47 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
             OWNER_BOOT: _boot_id()}
 
 
-def is_mine(labels: dict[str, str]) -> bool:
-    """Whether the labels name this very process as the owner."""
+def write_owner(state_dir: Path) -> None:
+    """Record this process as the owner of a sandbox state folder (and so of its container)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f".{STATE_OWNER}.tmp"
+    tmp.write_text(json.dumps(owner_labels()))
+    os.replace(tmp, state_dir / STATE_OWNER)
+
+
+def _state_owner(labels: dict[str, str]) -> dict[str, str]:
+    """The owner labels recorded in the container's state folder ({} when none)."""
+    state = labels.get(OWNER_STATE)
+    if not state:
+        return {}
+    try:
+        data = json.loads((Path(state) / STATE_OWNER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def is_mine(labels: dict[str, str], state_dir: Path | None = None) -> bool:
+    """Whether the labels (or, for the container of `state_dir`, its state folder) name this very process."""
     mine = owner_labels()
-    return all(labels.get(k) == v for k, v in mine.items())
+    if all(labels.get(k) == v for k, v in mine.items()):
+        return True
+    if state_dir is None or labels.get(OWNER_STATE) != str(state_dir):
+        return False
+    recorded = _state_owner(labels)
+    return all(recorded.get(k) == v for k, v in mine.items())
 
 
 def owner_state(labels: dict[str, str]) -> str:
-    """"alive", "dead" (owner on this host, process gone), "other-host" or "unknown" (no owner labels)."""
+    """"alive", "dead" (owner on this host, process gone), "other-host" or "unknown" (no owner labels). A container
+    whose state folder names a live later owner (a resumed run) is "alive"."""
+    later = _state_owner(labels)
+    if later and later.get(OWNER_PID) != labels.get(OWNER_PID) and _own_state(later) == "alive":
+        return "alive"
+    return _own_state(labels)
+
+
+def _own_state(labels: dict[str, str]) -> str:
     pid = labels.get(OWNER_PID)
     if not pid or not labels.get(OWNER_HOST):
         return "unknown"

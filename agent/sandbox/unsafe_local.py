@@ -189,8 +189,8 @@ class UnsafeLocalSandbox:
         for pid in pids:
             kill_tree(pid)
 
-    def close(self) -> None:
-        """Kill whatever is still running from this sandbox."""
+    def close(self, keep_jobs: bool = False) -> None:
+        """Kill whatever is still running from this sandbox (it runs no jobs: keep_jobs changes nothing)."""
         with self._lock:
             pids = list(self._running)
         for pid in pids:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.tools import exec as exec_tools
-from agent.tools import fs, logs, memory_tools, submission
+from agent.tools import fs, logs, memory_tools, submission, training
 from agent.tools.base import ToolContext, ToolError, ToolResult, truncate
 
 
@@ -50,9 +50,17 @@ TOOLS: dict[str, Tool] = {
     "finish": Tool(submission.finish, _obj([], reason=S), idempotent=True),
     "read_training_log": Tool(
         logs.read_training_log,
-        _obj(["path"], path=S, mode={"type": "string", "enum": ["tail", "grep", "summary"]}, lines=I, pattern=S),
+        _obj([], path=S, job_id=S, mode={"type": "string", "enum": ["tail", "grep", "summary", "anomalies"]},
+             lines=I, pattern=S, start_step=I, end_step=I, keys={"type": "array", "items": S}),
         read_only=True,
     ),
+    "launch_training": Tool(
+        training.launch_training,
+        _obj(["config"], config=S, overrides={"type": "array", "items": S}, name=S, max_minutes={"type": "number"},
+             resume={"type": "boolean"}),
+    ),
+    "training_status": Tool(training.training_status, _obj([], job_id=S, wait_s={"type": "number"}), read_only=True),
+    "stop_training": Tool(training.stop_training, _obj(["job_id"], job_id=S, grace_s={"type": "number"})),
     "read_memory": Tool(memory_tools.read_memory, _obj([], max_chars=I), read_only=True),
     "append_memory": Tool(memory_tools.append_memory, _obj(["note"], note=S, title=S)),
 }

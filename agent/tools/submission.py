@@ -20,8 +20,13 @@ from agent.tools.base import ToolContext, ToolError, ToolResult, require
 PENDING = ".pending.csv"     # submit's copy, numbered by the tools step when it registers the candidate
 
 
+def _given(ctx: ToolContext, args: dict) -> str:
+    """The file the agent names, by default the task's submission file."""
+    return require(args, "path", str, getattr(ctx.task, "submission_name", "submission.csv"))
+
+
 def _copy(ctx: ToolContext, args: dict, dest: Path) -> confine.Target:
-    given = require(args, "path", str, "submission.csv")
+    given = _given(ctx, args)
     try:
         return confine.copy_out(ctx, given, dest)
     except FileNotFoundError:
@@ -71,7 +76,7 @@ def submit(ctx: ToolContext, args: dict) -> ToolResult:
         with tempfile.TemporaryDirectory(prefix="evoforge-submit-") as tmp:
             return _registered(ctx, args, Path(tmp), score, note)
     folder.mkdir(parents=True, exist_ok=True)
-    _room(ctx, folder, require(args, "path", str, "submission.csv"))
+    _room(ctx, folder, _given(ctx, args))
     return _registered(ctx, args, folder, score, note)
 
 

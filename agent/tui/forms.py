@@ -97,10 +97,10 @@ class NewRunScreen(FormScreen):
     TITLE = "Start a run"
 
     def fields(self) -> ComposeResult:
-        from tasks.mle_lite.registry import list_competitions
+        from tasks.registry import all_ids
 
         try:
-            tasks = sorted(c.id for c in list_competitions())
+            tasks = sorted(all_ids())
         except Exception:  # noqa: BLE001 - a broken competition folder must not close the form
             tasks = []
         yield Select([(t, t) for t in tasks], prompt="competition", id="task")
