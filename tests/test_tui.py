@@ -188,7 +188,7 @@ def test_a_live_run_of_another_process_is_followed_and_controlled(runs):
             return screen.timeline.last("run_finished") is not None
 
         seen["running_block"] = False
-        await until(pilot, lambda: screen._live() or watch())
+        await until(pilot, lambda: watch() or seen.get("live", False))     # watch() records each look
         await pilot.press("m", *"try a forest", "enter")
         await pilot.press("p")
         await pilot.press("x", "x")
