@@ -313,7 +313,11 @@ def test_the_campaign_form_starts_a_detached_campaign_whose_row_shows_on_home(wo
         pilot.app.clear_notifications()       # the first error's toast may lie over the button
         await pilot.pause()
         await pilot.click("#start")
-        await until(pilot, lambda: pilot.app.screen is home, timeout=60)    # checked and launched off the UI thread
+        for _ in range(100):
+            if pilot.app.screen is home:
+                break
+            await pilot.pause(0.1)
+        assert pilot.app.screen is home, str(form.query_one("#form-error").render())     # the launch's error, if any
         await until(pilot, lambda: "campaign/formed" in home.rows, timeout=60)
         await until(pilot, lambda: home.selected() == "campaign/formed", timeout=10)
         await pilot.press("enter")
