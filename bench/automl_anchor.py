@@ -94,17 +94,18 @@ def _fit(xtr, y, task: str, metric: str, seconds: float, seed: int, n_jobs: int)
     if hasattr(xtr, "tocsr"):
         learners = ["lrl1", "lgbm"] if task == "classification" else ["lgbm"]
     t0 = time.monotonic()
-    for attempt_learners in (learners, learners[:1]):
+    tries = [learners] + ([learners[:1]] if len(learners) > 1 else [])
+    for i, chosen in enumerate(tries):
         automl = AutoML()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 automl.fit(X_train=xtr, y_train=y, task=task, metric=metric, seed=seed, n_jobs=n_jobs, verbose=0,
-                           time_budget=max(1.0, seconds - (time.monotonic() - t0)), estimator_list=attempt_learners,
+                           time_budget=max(1.0, seconds - (time.monotonic() - t0)), estimator_list=chosen,
                            eval_method="holdout" if xtr.shape[0] > 20000 else "auto")
             return automl
         except Exception:  # noqa: BLE001 - retried with the first learner only
-            if attempt_learners == learners[:1]:
+            if i == len(tries) - 1:
                 raise
     raise AssertionError("unreachable")
 

@@ -112,11 +112,15 @@ class HeuristicPolicy:
         made = [ToolCall(f"h{n}-{i}-{name}", name, json.dumps(args), args) for i, (name, args) in enumerate(calls)]
         return AssistantTurn(thinking=why, tool_calls=made, finish_reason="tool_calls", model=self.name)
 
-    def _engine(self, n: int, why: str, args: list[str], limit: float | None = None) -> AssistantTurn:
+    @staticmethod
+    def _engine_call(args: list[str], limit: float | None = None) -> tuple[str, dict]:
         call: dict = {"path": ENTRY, "args": args}
         if limit is not None:
             call["timeout_s"] = round(limit, 1)
-        return self._turn(n, why, ("run_python", call))
+        return ("run_python", call)
+
+    def _engine(self, n: int, why: str, args: list[str], limit: float | None = None) -> AssistantTurn:
+        return self._turn(n, why, self._engine_call(args, limit))
 
     def __call__(self, state: dict) -> AssistantTurn:
         """The next action, decided from the history and the budget left."""
@@ -145,8 +149,7 @@ class HeuristicPolicy:
                 return self._fallback(n, "Writing the engine failed; fall back to the sample submission.")
             why = ("Put the sample submission in place as submission.csv, so that the attempt has a valid submission "
                    "even if no recipe finishes within the budget; inspect the data: layout, task, which recipes apply.")
-            inspect = self._engine(n, why, ["inspect"], 300).tool_calls[0]
-            return self._turn(n, why, ("run_python", {"path": "fallback.py"}), (inspect.name, inspect.args))
+            return self._turn(n, why, ("run_python", {"path": "fallback.py"}), self._engine_call(["inspect"], 300))
         if last.name == "validate_submission":
             done = ("submit", {"path": "submission.csv", "note": "the sample submission (fallback)"})
             end = ("finish", {"reason": "fallback: the sample submission"})
